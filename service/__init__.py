@@ -1,0 +1,1 @@
+"""Varistore: a multi-tenant variable store that speaks the VariPass API."""

@@ -1,0 +1,1 @@
+"""The handlers of the protocol's actions, one module per family: `async (ctx, params) -> Outcome`."""

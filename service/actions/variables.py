@@ -1,0 +1,76 @@
+"""create, edit, info, delete, ordprev, ordnext."""
+
+from __future__ import annotations
+
+from service.auth import new_variable_id
+from service.context import Ctx, describe, find_variable, require_unlocked, var_type
+from service.db import accounts as db_accounts, history as db_history, variables as db_variables
+from service.db.variables import Definition
+from service.params import CreateParams, EditParams, IdParams
+from service.results import Outcome, Result, VariPassError
+
+
+async def create(ctx: Ctx, p: CreateParams) -> Outcome:
+    require_unlocked(ctx)
+    type_ = var_type(p.type)
+    definition = Definition(
+        type_, p.name, p.description, p.unit, p.graph, p.perc, p.min, p.max, p.expire, ctx.plan.cooldown(p.expire), p.public
+    )
+    account_id = ctx.account.account_id
+    async with ctx.conn.transaction():
+        # The account row lock makes concurrent creates count one after another.
+        account = await db_accounts.lock_account(ctx.conn, account_id)
+        assert account is not None
+        if await db_variables.count_variables(ctx.conn, account_id) >= account.max_variables:
+            raise VariPassError(Result.ERROR_MAX_VARIABLES)
+        var_id = new_variable_id()
+        while not await db_variables.claim_id(ctx.conn, account_id, var_id):
+            var_id = new_variable_id()
+        await db_variables.insert_variable(ctx.conn, account_id, var_id, definition)
+    return Outcome({"id": var_id}, refresh=(account_id,))
+
+
+async def edit(ctx: Ctx, p: EditParams) -> Outcome:
+    variable = await find_variable(ctx, p.id)
+    require_unlocked(ctx)
+    type_ = var_type(p.type)
+    expire = variable.expire if p.expire is None else p.expire
+    definition = Definition(
+        type_, p.name, p.description, p.unit, p.graph, p.perc, p.min, p.max, p.expire, ctx.plan.cooldown(expire), p.public
+    )
+    async with ctx.conn.transaction():
+        await db_variables.update_settings(ctx.conn, variable, definition)
+        if type_ != variable.type:
+            await db_history.delete_history(ctx.conn, variable.account_id, variable.id)
+        elif expire < variable.expire:
+            await db_history.delete_expired_of(ctx.conn, variable.account_id, variable.id)
+    return Outcome(refresh=(variable.account_id,))
+
+
+async def info(ctx: Ctx, p: IdParams) -> Outcome:
+    return Outcome(describe(await find_variable(ctx, p.id)))
+
+
+async def delete(ctx: Ctx, p: IdParams) -> Outcome:
+    variable = await find_variable(ctx, p.id)
+    require_unlocked(ctx)
+    async with ctx.conn.transaction():
+        await db_variables.delete_variable(ctx.conn, variable.account_id, variable.id)
+    return Outcome(refresh=(variable.account_id,))
+
+
+async def _move(ctx: Ctx, p: IdParams, *, forward: bool, at_end: Result) -> Outcome:
+    variable = await find_variable(ctx, p.id)
+    require_unlocked(ctx)
+    async with ctx.conn.transaction():
+        if not await db_variables.swap_with_neighbour(ctx.conn, variable.account_id, variable.id, forward=forward):
+            raise VariPassError(at_end)
+    return Outcome(refresh=(variable.account_id,))
+
+
+async def ordprev(ctx: Ctx, p: IdParams) -> Outcome:
+    return await _move(ctx, p, forward=False, at_end=Result.ERROR_ORDER_FIRST)
+
+
+async def ordnext(ctx: Ctx, p: IdParams) -> Outcome:
+    return await _move(ctx, p, forward=True, at_end=Result.ERROR_ORDER_LAST)

@@ -1,0 +1,95 @@
+"""The Starlette application: routes, lifespan and the one place failures become answers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from service import encode, transport
+from service.db import history as db_history
+from service.db.notify import Notifier
+from service.db.pool import Pool, create_pool
+from service.dispatch import answer_of, dispatch
+from service.results import Result, VariPassError
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# What a lost or overloaded database looks like from here: the request answers error_db (503).
+DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.TimeoutError)
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    pool: Pool
+    notifier: Notifier
+
+
+async def _prune_forever(pool: Pool, interval: float) -> None:
+    """Delete expired history in the background; one replica at a time does it."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                if await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext('varistore_prune'))"):
+                    while await db_history.prune_expired(conn) > 0:
+                        pass
+        except DATABASE_ERRORS as exc:
+            log.warning("history pruning failed: %s", exc)
+
+
+def create_app(settings: Settings, database_url: str) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        pool = await create_pool(database_url, settings)
+        notifier = Notifier(database_url)
+        notifier.start()
+        pruner = asyncio.create_task(_prune_forever(pool, settings.prune_interval))
+        app.state.varistore = State(pool, notifier)
+        try:
+            yield
+        finally:
+            pruner.cancel()
+            await asyncio.gather(pruner, return_exceptions=True)
+            await notifier.close()
+            await pool.close()
+
+    async def api(request: Request) -> Response:
+        state: State = request.app.state.varistore
+        version = request.scope.get("http_version", "1.1")
+        answer = answer_of(transport.query_action(request))
+        try:
+            raw = await transport.parse(request, settings.max_body_bytes)
+            answer = answer_of(raw.action)
+            outcome = await dispatch(raw, state.pool, settings.plan)
+        except VariPassError as exc:
+            return encode.failure(exc.result, exc.status, answer, version)
+        except DATABASE_ERRORS:
+            log.exception("database failure")
+            return encode.failure(Result.ERROR_DB, 503, answer, version)
+        state.notifier.notify(outcome.refresh)
+        return encode.success(outcome, answer, version)
+
+    async def healthz(request: Request) -> Response:
+        state: State = request.app.state.varistore
+        try:
+            async with state.pool.acquire(timeout=2) as conn:
+                await conn.fetchval("SELECT 1", timeout=2)
+        except DATABASE_ERRORS:
+            return JSONResponse({"status": "unavailable"}, 503)
+        return JSONResponse({"status": "ok"})
+
+    routes = [Route("/", api, methods=["GET", "POST"]), Route("/healthz", healthz, methods=["GET"])]
+    # Devices never follow redirects: no trailing-slash redirects, ever (DESIGN.md §3).
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.router.redirect_slashes = False
+    return app

@@ -1,0 +1,221 @@
+"""The `varistore` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn
+
+import asyncpg
+
+from service import embedded
+from service.auth import hash_password, key_hash, new_key
+from service.db import accounts as db_accounts
+from service.db.pool import connect
+from service.settings import Settings, load_settings
+from service.values import parse_flag
+
+
+def database_url(settings: Settings) -> str:
+    """DATABASE_URL, or the embedded server in VARISTORE_DATA (started or joined)."""
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    return embedded.start(settings.data_dir)
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"varistore: {message}", file=sys.stderr)
+    raise SystemExit(1)
+
+
+def _flag(text: str) -> bool:
+    value = parse_flag(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return value
+
+
+def _ip(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an IP address: {text!r}") from None
+
+
+def _run_api(settings: Settings, url: str, host: str, port: int) -> None:
+    import uvicorn
+
+    from service.app import create_app
+
+    print(f"Varistore API on http://{host}:{port}/", flush=True)
+    config = uvicorn.Config(
+        create_app(settings, url),
+        host=host,
+        port=port,
+        http="httptools",  # parses absolute-form targets (`GET http://host/?... HTTP/1.0`)
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        access_log=settings.access_log,
+        log_level=settings.log_level,
+        server_header=False,
+    )
+    # uvicorn re-raises the signal that stopped it; turn SIGTERM into SystemExit so that what
+    # we started (the embedded database) is stopped on the way out, as after Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        uvicorn.Server(config).run()
+    except KeyboardInterrupt:
+        pass
+
+
+def _with_connection(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+    """Run `work` on the database `serve` uses, migrated first (a fresh one works at once)."""
+    from migrations import upgrade
+
+    url = database_url(settings)
+    upgrade(url)
+
+    async def run() -> Any:
+        conn = await connect(url)
+        try:
+            return await work(conn)
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    from migrations import upgrade
+
+    url = database_url(settings)
+    upgrade(url)
+    _run_api(settings, url, args.host or settings.host, settings.port if args.port is None else args.port)
+
+
+def cmd_api(settings: Settings, args: argparse.Namespace) -> None:
+    _run_api(settings, database_url(settings), args.host or settings.host, settings.port if args.port is None else args.port)
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
+    from migrations import upgrade
+
+    upgrade(database_url(settings), args.revision)
+    print(f"migrated to {args.revision}")
+
+
+def cmd_account_create(settings: Settings, args: argparse.Namespace) -> None:
+    key = new_key()
+    password = hash_password(args.password) if args.password else None
+
+    async def work(conn: asyncpg.Connection) -> None:
+        try:
+            await db_accounts.insert_account(
+                conn, args.email, password, key_hash(key), args.confirmed, settings.plan.max_variables
+            )
+        except asyncpg.UniqueViolationError:
+            _fail(f"an account with the email {args.email} exists")
+
+    _with_connection(settings, work)
+    print(f"created account {args.email}{'' if args.confirmed else ' (unconfirmed)'}; its API key:")
+    print(key)
+
+
+def cmd_account_set(settings: Settings, args: argparse.Namespace) -> None:
+    async def work(conn: asyncpg.Connection) -> db_accounts.Account | None:
+        return await db_accounts.update_flags(
+            conn,
+            args.email,
+            confirmed=True if args.confirmed else None,
+            locked=args.locked,
+            transfers_enabled=args.transfers,
+            banned=args.banned,
+            max_variables=args.max_variables,
+        )
+
+    account = _with_connection(settings, work)
+    if account is None:
+        _fail(f"no account with the email {args.email}")
+    print(account)
+
+
+def cmd_account_regenerate_key(settings: Settings, args: argparse.Namespace) -> None:
+    key = new_key()
+
+    async def work(conn: asyncpg.Connection) -> db_accounts.Account | None:
+        return await db_accounts.update_key(conn, args.email, key_hash(key))
+
+    if _with_connection(settings, work) is None:
+        _fail(f"no account with the email {args.email}")
+    print(f"new API key of {args.email} (the old one no longer works):")
+    print(key)
+
+
+def cmd_ban_ip(settings: Settings, args: argparse.Namespace) -> None:
+    _with_connection(settings, lambda conn: db_accounts.ban_ip(conn, args.ip))
+    print(f"banned {args.ip}")
+
+
+def cmd_unban_ip(settings: Settings, args: argparse.Namespace) -> None:
+    removed = _with_connection(settings, lambda conn: db_accounts.unban_ip(conn, args.ip))
+    print(f"unbanned {args.ip}" if removed else f"{args.ip} was not banned")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="varistore", description="A variable store that speaks the VariPass API.")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+
+    for name, func, text in (
+        ("serve", cmd_serve, "database (if embedded), migrations and the API, in the foreground"),
+        ("api", cmd_api, "the HTTP API alone"),
+    ):
+        verb = verbs.add_parser(name, help=text)
+        verb.add_argument("--host")
+        verb.add_argument("--port", type=int)
+        verb.set_defaults(func=func)
+
+    migrate = verbs.add_parser("migrate", help="migrate the database schema")
+    migrate.add_argument("revision", nargs="?", default="head")
+    migrate.set_defaults(func=cmd_migrate)
+
+    account = verbs.add_parser("account", help="manage accounts").add_subparsers(dest="account_verb", required=True)
+    create = account.add_parser("create", help="create an account; prints its API key on the last line")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password")
+    create.add_argument("--confirmed", action="store_true")
+    create.set_defaults(func=cmd_account_create)
+
+    change = account.add_parser("set", help="change an account's flags and limits")
+    change.add_argument("email")
+    change.add_argument("--confirmed", action="store_true")
+    change.add_argument("--locked", type=_flag)
+    change.add_argument("--transfers", type=_flag)
+    change.add_argument("--banned", type=_flag)
+    change.add_argument("--max-variables", type=int)
+    change.set_defaults(func=cmd_account_set)
+
+    regenerate = account.add_parser("regenerate-key", help="replace an account's API key; prints the new one")
+    regenerate.add_argument("email")
+    regenerate.set_defaults(func=cmd_account_regenerate_key)
+
+    for name, func in (("ban-ip", cmd_ban_ip), ("unban-ip", cmd_unban_ip)):
+        verb = verbs.add_parser(name, help=f"{name.split('-')[0]} an IP address")
+        verb.add_argument("ip", type=_ip)
+        verb.set_defaults(func=func)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ValueError as exc:
+        _fail(f"bad configuration: {exc}")
+    try:
+        args.func(settings, args)
+    finally:
+        embedded.stop_all()

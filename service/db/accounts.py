@@ -1,0 +1,130 @@
+"""Accounts, their keys and banned IP addresses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from asyncpg import Record
+
+from service.db.pool import Connection
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: int
+    email: str
+    confirmed: bool
+    banned: bool
+    locked: bool
+    transfers_enabled: bool
+    max_variables: int
+
+
+# One row whatever the key: the account's columns are NULL when the key is unknown (or None,
+# for a public request), and ip_banned is always answered. The write statement in
+# db/variables.py repeats this shape so that auth.check_access reads both.
+ACCESS_SQL = """
+    SELECT a.id AS account_id, a.banned, a.confirmed, a.locked, a.transfers_enabled,
+           EXISTS (SELECT 1 FROM banned_ips b WHERE b.ip = $2::inet) AS ip_banned
+    FROM (VALUES (1)) AS one (x)
+    LEFT JOIN accounts a ON a.key_hash = $1
+"""
+
+_COLUMNS = "id, email, confirmed, banned, locked, transfers_enabled, max_variables"
+
+
+def _account(row: Record | None) -> Account | None:
+    return Account(**dict(row)) if row is not None else None
+
+
+async def select_access(conn: Connection, key_hash: bytes | None, ip: str | None) -> Record:
+    row = await conn.fetchrow(ACCESS_SQL, key_hash, ip)
+    assert row is not None
+    return row
+
+
+async def insert_account(
+    conn: Connection,
+    email: str,
+    password_hash: str | None,
+    key_hash: bytes,
+    confirmed: bool,
+    max_variables: int,
+) -> Account:
+    """Raises asyncpg.UniqueViolationError when the email is taken."""
+    row = await conn.fetchrow(
+        f"""
+        INSERT INTO accounts (email, password_hash, key_hash, confirmed, max_variables)
+        VALUES ($1, $2, $3, $4, $5)
+        RETURNING {_COLUMNS}
+        """,
+        email,
+        password_hash,
+        key_hash,
+        confirmed,
+        max_variables,
+    )
+    account = _account(row)
+    assert account is not None
+    return account
+
+
+async def select_by_email(conn: Connection, email: str, *, for_update: bool = False) -> Account | None:
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM accounts WHERE lower(email) = lower($1){lock}", email)
+    return _account(row)
+
+
+async def lock_account(conn: Connection, account_id: int) -> Account | None:
+    """Lock an account row for the transaction: creates and transfers into it count its variables."""
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM accounts WHERE id = $1 FOR UPDATE", account_id)
+    return _account(row)
+
+
+async def update_flags(
+    conn: Connection,
+    email: str,
+    *,
+    confirmed: bool | None = None,
+    locked: bool | None = None,
+    transfers_enabled: bool | None = None,
+    banned: bool | None = None,
+    max_variables: int | None = None,
+) -> Account | None:
+    row = await conn.fetchrow(
+        f"""
+        UPDATE accounts SET
+            confirmed = coalesce($2, confirmed),
+            locked = coalesce($3, locked),
+            transfers_enabled = coalesce($4, transfers_enabled),
+            banned = coalesce($5, banned),
+            max_variables = coalesce($6, max_variables)
+        WHERE lower(email) = lower($1)
+        RETURNING {_COLUMNS}
+        """,
+        email,
+        confirmed,
+        locked,
+        transfers_enabled,
+        banned,
+        max_variables,
+    )
+    return _account(row)
+
+
+async def update_key(conn: Connection, email: str, key_hash: bytes) -> Account | None:
+    row = await conn.fetchrow(
+        f"UPDATE accounts SET key_hash = $2 WHERE lower(email) = lower($1) RETURNING {_COLUMNS}",
+        email,
+        key_hash,
+    )
+    return _account(row)
+
+
+async def ban_ip(conn: Connection, ip: str) -> None:
+    await conn.execute("INSERT INTO banned_ips (ip) VALUES ($1::inet) ON CONFLICT DO NOTHING", ip)
+
+
+async def unban_ip(conn: Connection, ip: str) -> int:
+    status = await conn.execute("DELETE FROM banned_ips WHERE ip = $1::inet", ip)
+    return int(status.split()[-1])

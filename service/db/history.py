@@ -1,0 +1,82 @@
+"""History: one row per accepted write to a variable that keeps history, pruned by expiry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.db.pool import Connection
+from service.db.variables import Variable, stored_value
+from service.values import Value, VarType
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    value: Value
+    time: int
+
+
+# Rows older than the latest value and still inside the variable's expire window. The latest
+# value itself comes from the variables row, where it never expires (DESIGN.md §3, "Values").
+_OLDER = """
+    SELECT h.variable_id, h.time, h.value_int, h.value_float, h.value_bool, h.value_text
+    FROM history h
+    JOIN variables v ON v.account_id = h.account_id AND v.id = h.variable_id
+    WHERE h.account_id = $1 {only_one}
+      AND h.time < v.value_time
+      AND h.time > statement_timestamp() - make_interval(secs => v.expire)
+    ORDER BY h.variable_id, h.time DESC
+"""
+
+
+def _latest(variable: Variable) -> list[Point]:
+    return [Point(variable.value, variable.time)] if variable.written else []
+
+
+async def select_history(conn: Connection, variable: Variable) -> list[Point]:
+    """A variable's history, newest first, starting with its latest value once written."""
+    rows = await conn.fetch(_OLDER.format(only_one="AND h.variable_id = $2"), variable.account_id, variable.id)
+    return _latest(variable) + [Point(stored_value(r, variable.type), int(r["time"].timestamp())) for r in rows]
+
+
+async def select_account_history(conn: Connection, account_id: int, variables: list[Variable]) -> dict[str, list[Point]]:
+    """The history of every variable of an account, in one query."""
+    types: dict[str, VarType] = {v.id: v.type for v in variables}
+    history = {v.id: _latest(v) for v in variables}
+    for r in await conn.fetch(_OLDER.format(only_one=""), account_id):
+        var_id = r["variable_id"]
+        if var_id in history:
+            history[var_id].append(Point(stored_value(r, types[var_id]), int(r["time"].timestamp())))
+    return history
+
+
+async def delete_history(conn: Connection, account_id: int, var_id: str) -> None:
+    await conn.execute("DELETE FROM history WHERE account_id = $1 AND variable_id = $2", account_id, var_id)
+
+
+async def delete_expired_of(conn: Connection, account_id: int, var_id: str) -> None:
+    """Drop at once what a lowered `expire` no longer keeps."""
+    await conn.execute(
+        """
+        DELETE FROM history h USING variables v
+        WHERE h.account_id = $1 AND h.variable_id = $2 AND v.account_id = $1 AND v.id = $2
+          AND h.time <= statement_timestamp() - make_interval(secs => v.expire)
+        """,
+        account_id,
+        var_id,
+    )
+
+
+async def prune_expired(conn: Connection, batch: int = 10_000) -> int:
+    """Delete up to `batch` expired history rows of any account; returns how many went."""
+    status = await conn.execute(
+        """
+        DELETE FROM history WHERE ctid IN (
+            SELECT h.ctid FROM history h
+            JOIN variables v ON v.account_id = h.account_id AND v.id = h.variable_id
+            WHERE h.time <= statement_timestamp() - make_interval(secs => v.expire)
+            LIMIT $1
+        )
+        """,
+        batch,
+    )
+    return int(status.split()[-1])

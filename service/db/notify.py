@@ -1,0 +1,93 @@
+"""Tell the WebSocket gateways which accounts changed.
+
+DESIGN.md §3 ("WebSocket"): a NOTIFY inside the writing transaction makes PostgreSQL
+serialise the commits of every notifying transaction, so the service instead sends one
+NOTIFY after the commit, from a connection of its own with synchronous_commit off, for
+all accounts changed since the last one. The price: if the process dies between a
+commit and its NOTIFY, that one `refresh` is lost (gateways re-read on reconnect anyway).
+
+Payload: the changed account ids as decimal numbers separated by commas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Iterator
+
+from service.db.pool import Connection, connect
+
+CHANNEL = "varistore_refresh"
+MAX_PAYLOAD = 7900  # PostgreSQL refuses payloads of 8000 bytes and more
+
+log = logging.getLogger(__name__)
+
+
+def payloads(account_ids: Iterable[int]) -> Iterator[str]:
+    """Comma-separated account ids, split to fit NOTIFY's payload limit."""
+    chunk: list[str] = []
+    size = 0
+    for text in map(str, sorted(account_ids)):
+        if chunk and size + len(text) + 1 > MAX_PAYLOAD:
+            yield ",".join(chunk)
+            chunk, size = [], 0
+        chunk.append(text)
+        size += len(text) + 1
+    if chunk:
+        yield ",".join(chunk)
+
+
+class Notifier:
+    """Coalesces the accounts to refresh and sends them as soon as the connection is free."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._pending: set[int] = set()
+        self._wake = asyncio.Event()
+        self._conn: Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="varistore-notifier")
+
+    def notify(self, account_ids: Iterable[int]) -> None:
+        self._pending.update(account_ids)
+        if self._pending:
+            self._wake.set()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._pending:
+            await self._flush()
+        if self._conn is not None:
+            await self._conn.close()
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while True:
+            await self._wake.wait()
+            try:
+                await self._flush()
+                backoff = 0.1
+            except (OSError, asyncio.TimeoutError, Exception) as exc:  # noqa: B014 - any failure: reconnect
+                log.warning("refresh notification failed, retrying in %.1fs: %s", backoff, exc)
+                if self._conn is not None:
+                    self._conn.terminate()
+                self._conn = None
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _flush(self) -> None:
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await connect(self._url)
+            await self._conn.execute("SET synchronous_commit = off")
+        self._wake.clear()
+        account_ids, self._pending = self._pending, set()
+        try:
+            for payload in payloads(account_ids):
+                await self._conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+        except BaseException:
+            self._pending |= account_ids
+            raise

@@ -1,0 +1,27 @@
+"""Connections to PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from service.settings import Settings
+
+Connection = asyncpg.Connection
+Pool = asyncpg.Pool
+
+
+async def create_pool(url: str, settings: Settings) -> Pool:
+    pool = await asyncpg.create_pool(
+        url,
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        # Held connections are rare; a dead server must not hang a request forever.
+        command_timeout=30,
+    )
+    assert pool is not None
+    return pool
+
+
+async def connect(url: str) -> Connection:
+    """A connection of its own, outside the pool (the notifier and the command line)."""
+    return await asyncpg.connect(url)

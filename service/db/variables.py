@@ -1,0 +1,322 @@
+"""Variables: their settings, latest value and order within an account."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from asyncpg import Record
+
+from service.db.pool import Connection
+from service.values import ZERO, Candidates, Value, VarType
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    account_id: int
+    id: str
+    type: VarType
+    name: str
+    description: str
+    unit: str
+    graph: bool
+    perc: bool
+    min: float
+    max: float
+    expire: int
+    cooldown: int
+    public: bool
+    value: Value
+    time: int  # whole Unix seconds of the latest value (its creation, until the first write)
+    written: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    """What create and edit set; edit passes None for what it keeps."""
+
+    type: VarType
+    name: str
+    description: str | None
+    unit: str | None
+    graph: bool | None
+    perc: bool | None
+    min: float | None
+    max: float | None
+    expire: int | None
+    cooldown: int | None
+    public: bool | None
+
+
+_COLUMNS = """
+    v.account_id, v.id, v.type, v.name, v.description, v.unit, v.graph, v.perc, v.min, v.max,
+    v.expire, v.cooldown, v.public, v.value_int, v.value_float, v.value_bool, v.value_text,
+    v.value_time, v.last_write IS NOT NULL AS written
+"""
+
+
+def stored_value(row: Record | dict[str, Any], type_: VarType) -> Value:
+    """The value of a row with value_int/value_float/value_bool/value_text columns."""
+    column = {VarType.INT: "value_int", VarType.FLOAT: "value_float", VarType.BOOL: "value_bool"}
+    value = row[column.get(type_, "value_text")]
+    return ZERO[type_] if value is None else value  # type: ignore[no-any-return]
+
+
+def _variable(row: Record | None) -> Variable | None:
+    if row is None:
+        return None
+    type_ = VarType(row["type"])
+    return Variable(
+        account_id=row["account_id"],
+        id=row["id"],
+        type=type_,
+        name=row["name"],
+        description=row["description"],
+        unit=row["unit"],
+        graph=row["graph"],
+        perc=row["perc"],
+        min=row["min"],
+        max=row["max"],
+        expire=row["expire"],
+        cooldown=row["cooldown"],
+        public=row["public"],
+        value=stored_value(row, type_),
+        time=int(row["value_time"].timestamp()),
+        written=row["written"],
+    )
+
+
+async def select_variable(conn: Connection, account_id: int, var_id: str) -> Variable | None:
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM variables v WHERE v.account_id = $1 AND v.id = $2", account_id, var_id
+    )
+    return _variable(row)
+
+
+async def select_public_variable(conn: Connection, var_id: str) -> Variable | None:
+    """A public variable by id alone, through the directory of ids (requests without a key)."""
+    row = await conn.fetchrow(
+        f"""
+        SELECT {_COLUMNS} FROM variable_ids d
+        JOIN variables v ON v.account_id = d.account_id AND v.id = d.id
+        WHERE d.id = $1 AND v.public
+        """,
+        var_id,
+    )
+    return _variable(row)
+
+
+async def select_variables(conn: Connection, account_id: int) -> list[Variable]:
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM variables v WHERE v.account_id = $1 ORDER BY v.position", account_id
+    )
+    return [v for v in map(_variable, rows) if v is not None]
+
+
+async def select_ids(conn: Connection, account_id: int) -> list[str]:
+    rows = await conn.fetch("SELECT id FROM variables WHERE account_id = $1 ORDER BY position", account_id)
+    return [row["id"] for row in rows]
+
+
+async def count_variables(conn: Connection, account_id: int) -> int:
+    count = await conn.fetchval("SELECT count(*) FROM variables WHERE account_id = $1", account_id)
+    return int(count)
+
+
+async def claim_id(conn: Connection, account_id: int, var_id: str) -> bool:
+    """Reserve a globally unique variable id; False if it is taken."""
+    status = await conn.execute(
+        "INSERT INTO variable_ids (id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", var_id, account_id
+    )
+    return status.endswith(" 1")
+
+
+async def insert_variable(conn: Connection, account_id: int, var_id: str, definition: Definition) -> None:
+    # The value columns stay NULL until the first write: NULL reads as the type's zero.
+    await conn.execute(
+        """
+        INSERT INTO variables (
+            account_id, id, position, type, name, description, unit, graph, perc, min, max,
+            expire, cooldown, public, value_time
+        )
+        SELECT $1, $2, coalesce(max(position) + 1, 0), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+               statement_timestamp()
+        FROM variables WHERE account_id = $1
+        """,
+        account_id,
+        var_id,
+        definition.type.value,
+        definition.name,
+        definition.description,
+        definition.unit,
+        definition.graph,
+        definition.perc,
+        definition.min,
+        definition.max,
+        definition.expire,
+        definition.cooldown,
+        definition.public,
+    )
+
+
+async def update_settings(conn: Connection, variable: Variable, definition: Definition) -> None:
+    """Edit a variable; a new type resets its value to that type's zero and its cooldown (history is
+    the caller's)."""
+    retyped = definition.type != variable.type
+    await conn.execute(
+        """
+        UPDATE variables SET
+            name = $3,
+            description = coalesce($4, description),
+            unit = coalesce($5, unit),
+            graph = coalesce($6, graph),
+            perc = coalesce($7, perc),
+            min = coalesce($8, min),
+            max = coalesce($9, max),
+            expire = coalesce($10, expire),
+            cooldown = coalesce($11, cooldown),
+            public = coalesce($12, public),
+            type = $13,
+            value_int = CASE WHEN $14 THEN NULL ELSE value_int END,
+            value_float = CASE WHEN $14 THEN NULL ELSE value_float END,
+            value_bool = CASE WHEN $14 THEN NULL ELSE value_bool END,
+            value_text = CASE WHEN $14 THEN NULL ELSE value_text END,
+            value_time = CASE WHEN $14 THEN statement_timestamp() ELSE value_time END,
+            last_write = CASE WHEN $14 THEN NULL ELSE last_write END
+        WHERE account_id = $1 AND id = $2
+        """,
+        variable.account_id,
+        variable.id,
+        definition.name,
+        definition.description,
+        definition.unit,
+        definition.graph,
+        definition.perc,
+        definition.min,
+        definition.max,
+        definition.expire,
+        definition.cooldown,
+        definition.public,
+        definition.type.value,
+        retyped,
+    )
+
+
+async def delete_variable(conn: Connection, account_id: int, var_id: str) -> None:
+    """Delete a variable with its history and free its id."""
+    await conn.execute("DELETE FROM history WHERE account_id = $1 AND variable_id = $2", account_id, var_id)
+    await conn.execute("DELETE FROM variables WHERE account_id = $1 AND id = $2", account_id, var_id)
+    await conn.execute("DELETE FROM variable_ids WHERE id = $1 AND account_id = $2", var_id, account_id)
+
+
+async def swap_with_neighbour(conn: Connection, account_id: int, var_id: str, *, forward: bool) -> bool:
+    """Move a variable one place back or forward in its account's order; False at the end of the line."""
+    cmp, order = (">", "ASC") if forward else ("<", "DESC")
+    status = await conn.execute(
+        f"""
+        WITH me AS (
+            SELECT id, position FROM variables WHERE account_id = $1 AND id = $2
+        ), other AS (
+            SELECT v.id, v.position FROM variables v, me
+            WHERE v.account_id = $1 AND v.position {cmp} me.position
+            ORDER BY v.position {order} LIMIT 1
+        )
+        UPDATE variables v SET position = CASE WHEN v.id = me.id THEN other.position ELSE me.position END
+        FROM me, other
+        WHERE v.account_id = $1 AND v.id IN (me.id, other.id)
+        """,
+        account_id,
+        var_id,
+    )
+    return status != "UPDATE 0"
+
+
+async def move_to_account(conn: Connection, variable: Variable, target_id: int) -> None:
+    """Give a variable, with its history, to another account, at the end of its order."""
+    await conn.execute(
+        """
+        UPDATE variables SET account_id = $3,
+            position = (SELECT coalesce(max(position) + 1, 0) FROM variables WHERE account_id = $3)
+        WHERE account_id = $1 AND id = $2
+        """,
+        variable.account_id,
+        variable.id,
+        target_id,
+    )
+    await conn.execute(
+        "UPDATE history SET account_id = $3 WHERE account_id = $1 AND variable_id = $2",
+        variable.account_id,
+        variable.id,
+        target_id,
+    )
+    await conn.execute("UPDATE variable_ids SET account_id = $2 WHERE id = $1", variable.id, target_id)
+
+
+# The hot path of the API in one statement and one round trip (DESIGN.md §4): it checks the key
+# like ACCESS_SQL, then writes (or toggles) only if the value fits the variable's type and the
+# cooldown has passed, and records the value in history when the variable keeps any.
+# Concurrent writes to one row serialise on its row lock; the loser re-evaluates the cooldown
+# against the winner's last_write (READ COMMITTED re-check) and so changes nothing.
+WRITE_SQL = """
+WITH account AS (
+    SELECT a.id FROM accounts a
+    WHERE a.key_hash = $1 AND a.confirmed AND NOT a.banned
+      AND NOT EXISTS (SELECT 1 FROM banned_ips b WHERE b.ip = $2::inet)
+), written AS (
+    UPDATE variables v SET
+        value_int = CASE WHEN v.type = 'int' THEN $4::bigint END,
+        value_float = CASE WHEN v.type = 'float' THEN $5::float8 END,
+        value_bool = CASE WHEN v.type = 'bool' THEN
+            CASE WHEN $8::bool THEN NOT coalesce(v.value_bool, false) ELSE $6::bool END END,
+        value_text = CASE WHEN v.type = 'string' THEN $7::text END,
+        value_time = statement_timestamp(),
+        last_write = statement_timestamp()
+    FROM account a
+    WHERE v.account_id = a.id AND v.id = $3
+      AND CASE WHEN $8::bool THEN v.type = 'bool'
+               ELSE CASE v.type WHEN 'int' THEN $4::bigint IS NOT NULL
+                                WHEN 'float' THEN $5::float8 IS NOT NULL
+                                WHEN 'bool' THEN $6::bool IS NOT NULL
+                                ELSE $7::text IS NOT NULL END END
+      AND (v.last_write IS NULL OR v.last_write + make_interval(secs => v.cooldown) <= statement_timestamp())
+    RETURNING v.account_id, v.id, v.expire, v.value_int, v.value_float, v.value_bool, v.value_text, v.value_time
+), kept AS (
+    INSERT INTO history (account_id, variable_id, time, value_int, value_float, value_bool, value_text)
+    SELECT account_id, id, value_time, value_int, value_float, value_bool, value_text
+    FROM written WHERE expire > 0
+)
+SELECT a.id AS account_id, a.banned, a.confirmed, a.locked, a.transfers_enabled,
+       EXISTS (SELECT 1 FROM banned_ips b WHERE b.ip = $2::inet) AS ip_banned,
+       v.type, w.value_bool, w.value_time
+FROM (VALUES (1)) AS one (x)
+LEFT JOIN accounts a ON a.key_hash = $1
+LEFT JOIN variables v ON v.account_id = a.id AND v.id = $3
+LEFT JOIN written w ON true
+"""
+
+
+async def write_value(
+    conn: Connection,
+    key_hash: bytes,
+    ip: str | None,
+    var_id: str,
+    value: Candidates | None,
+) -> Record:
+    """Write `value` (or toggle, when None) with the key check in the same statement.
+
+    Returns the access columns of ACCESS_SQL plus `type` (NULL: no such variable of this
+    account) and `value_time` (NULL: nothing was written).
+    """
+    row = await conn.fetchrow(
+        WRITE_SQL,
+        key_hash,
+        ip,
+        var_id,
+        value.as_int if value else None,
+        value.as_float if value else None,
+        value.as_bool if value else None,
+        value.as_string if value else None,
+        value is None,
+    )
+    assert row is not None
+    return row

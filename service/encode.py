@@ -1,0 +1,53 @@
+"""From an outcome (or a failure) to the HTTP answer: compact JSON, pipe text or an image."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.responses import Response
+
+from service.dispatch import Answer
+from service.results import Outcome, Result
+
+
+class SimpleText(Response):
+    """`text/plain` without a trailing newline.
+
+    Arduino library versions before 1.2 skip the line after the blank line of a raw HTTP/1.1
+    answer, expecting a chunk size there: so to HTTP/1.1 clients the text goes out chunked, in
+    one chunk (uvicorn chunks a body that has no Content-Length). HTTP/1.0 gets a length.
+    """
+
+    media_type = "text/plain"
+
+    def __init__(self, text: str, status_code: int, *, chunked: bool) -> None:
+        self.chunked = chunked
+        super().__init__(text, status_code)
+
+    def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
+        super().init_headers(headers)
+        if self.chunked:
+            self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
+
+
+def compact_json(data: Any) -> bytes:
+    # Compact on purpose: C++ clients find fields by substring, e.g. `"result":"success"`.
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def success(outcome: Outcome, answer: Answer, http_version: str) -> Response:
+    if answer is Answer.SIMPLE:
+        return SimpleText("|".join((Result.SUCCESS.value, *outcome.simple)), 200, chunked=http_version != "1.0")
+    if answer is Answer.IMAGE and outcome.image is not None:
+        return Response(outcome.image, media_type=outcome.media_type)
+    return Response(compact_json({"result": Result.SUCCESS.value, **outcome.fields}), media_type="application/json")
+
+
+def failure(result: Result, status: int, answer: Answer, http_version: str) -> Response:
+    """Every error body is exactly one result string, bare or as `{"result":...}`."""
+    if answer is Answer.SIMPLE:
+        return SimpleText(result.value, status, chunked=http_version != "1.0")
+    return Response(compact_json({"result": result.value}), status, media_type="application/json")
+

@@ -1,0 +1,87 @@
+"""One pydantic model per action's parameters.
+
+Query strings and forms carry text while JSON carries typed values, so each field type
+below first turns what it accepts into its Python type and then validates strictly:
+pydantic's lax mode would also take "yes", "on" or "t" for a boolean.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+from service.values import parse_flag, parse_float, parse_int
+
+MAX_EXPIRE = 31_536_000
+
+Flag = Annotated[bool, BeforeValidator(parse_flag)]
+Number = Annotated[float, BeforeValidator(parse_float)]
+Expire = Annotated[int, BeforeValidator(parse_int), Field(ge=0, le=MAX_EXPIRE)]
+VarId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Description = Annotated[str, StringConstraints(max_length=1024)]
+Unit = Annotated[str, StringConstraints(max_length=32)]
+TypeName = Annotated[str, StringConstraints(min_length=1, max_length=16, to_lower=True)]
+Email = Annotated[str, StringConstraints(min_length=3, max_length=254, strip_whitespace=True)]
+
+
+def _scalar(raw: object) -> object:
+    # The value's fit to the variable's type is judged once the variable is known (values.Candidates).
+    return raw if isinstance(raw, str | int | float | bool) else None
+
+
+Scalar = Annotated[str | int | float | bool, BeforeValidator(_scalar)]
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
+
+
+class NoParams(Params):
+    pass
+
+
+class IdParams(Params):
+    id: VarId
+
+
+class CreateParams(Params):
+    type: TypeName
+    name: Name
+    description: Description = ""
+    unit: Unit = ""
+    graph: Flag = True
+    perc: Flag = False
+    min: Number = 0.0
+    max: Number = 0.0
+    expire: Expire = 86400
+    public: Flag = False
+
+
+class EditParams(IdParams):
+    """`edit` needs id, type and name; every other field left out keeps its current value."""
+
+    type: TypeName
+    name: Name
+    description: Description | None = None
+    unit: Unit | None = None
+    graph: Flag | None = None
+    perc: Flag | None = None
+    min: Number | None = None
+    max: Number | None = None
+    expire: Expire | None = None
+    public: Flag | None = None
+
+
+class WriteParams(IdParams):
+    value: Scalar
+
+
+class TransferParams(IdParams):
+    target: Email
+
+
+def present(fields: dict[str, Any]) -> dict[str, Any]:
+    """Drop fields a client sent as JSON null, so that they count as left out."""
+    return {name: value for name, value in fields.items() if value is not None}

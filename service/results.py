@@ -1,0 +1,56 @@
+"""Result codes of the VariPass protocol and the one failure type that carries them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Result(StrEnum):
+    """Every `result` string of seeds/varipass-api.txt, spelled exactly."""
+
+    SUCCESS = "success"
+    ERROR_NO_REQUEST = "error_no_request"
+    ERROR_INVALID_KEY = "error_invalid_key"
+    ERROR_INVALID_ACTION = "error_invalid_action"
+    ERROR_INVALID_ID = "error_invalid_id"
+    ERROR_INVALID_PARAMETERS = "error_invalid_parameters"
+    ERROR_INVALID_TYPE = "error_invalid_type"
+    ERROR_NOT_BOOL = "error_not_bool"
+    ERROR_ORDER_FIRST = "error_order_first"
+    ERROR_ORDER_LAST = "error_order_last"
+    ERROR_LOCKED = "error_locked"
+    ERROR_COOLDOWN = "error_cooldown"
+    ERROR_MAX_VARIABLES = "error_max_variables"
+    ERROR_USER_NOT_FOUND = "error_user_not_found"
+    ERROR_TRANSFER_DISABLED = "error_transfer_disabled"
+    ERROR_IS_STRING = "error_is_string"
+    ERROR_INVALID_FORMAT = "error_invalid_format"
+    ERROR_UNCONFIRMED = "error_unconfirmed"
+    ERROR_BANNED = "error_banned"
+    ERROR_EMPTY_VARIABLE = "error_empty_variable"
+    ERROR_DB = "error_db"
+
+
+class VariPassError(Exception):
+    """The only way a request fails: raise it with the result code to answer."""
+
+    def __init__(self, result: Result, *, status: int = 200) -> None:
+        super().__init__(result.value)
+        self.result = result
+        # 200 for every protocol result (firmware reads the body only on 200); DESIGN.md §3 names
+        # the exceptions: 413 (body too large), 429 (flood) and 503 (error_db).
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A successful answer: JSON fields after `result`, and the pipe fields of the simple format."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    simple: tuple[str, ...] = ()
+    image: bytes | None = None
+    media_type: str = ""
+    # Accounts whose WebSocket clients must be told to re-read (DESIGN.md §3, "WebSocket").
+    refresh: tuple[int, ...] = ()

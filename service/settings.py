@@ -1,0 +1,50 @@
+"""The one place that reads the environment (and an optional `.env`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Plan(BaseSettings):
+    """Limits an operator may change; DESIGN.md §3 "Cooldown and expiry"."""
+
+    model_config = SettingsConfigDict(env_prefix="VARISTORE_PLAN_", env_file=".env", extra="ignore", frozen=True)
+
+    max_history_points: int = Field(1440, ge=1)
+    min_cooldown: int = Field(60, ge=1)
+    zero_expire_cooldown: int = Field(1, ge=1)
+    max_variables: int = Field(100, ge=0)
+
+    def cooldown(self, expire: int) -> int:
+        """Seconds between two writes to a variable that keeps `expire` seconds of history."""
+        if expire == 0:
+            return self.zero_expire_cooldown
+        return max(self.min_cooldown, -(-expire // self.max_history_points))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VARISTORE_", env_file=".env", extra="ignore", frozen=True)
+
+    # DATABASE_URL is the conventional name; unset means "run our own PostgreSQL in data_dir".
+    database_url: SecretStr | None = Field(None, validation_alias=AliasChoices("DATABASE_URL", "VARISTORE_DATABASE_URL"))
+    data_dir: Path = Field(Path(".varistore"), validation_alias=AliasChoices("VARISTORE_DATA", "VARISTORE_DATA_DIR"))
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    gateway_port: int = Field(8001, ge=0, le=65535)
+    pool_min_size: int = Field(2, ge=0)
+    pool_max_size: int = Field(10, ge=1)
+    max_body_bytes: int = Field(65536, ge=1024)
+    prune_interval: float = Field(60.0, gt=0)
+    log_level: str = "info"
+    access_log: bool = False
+    # Proxies whose X-Forwarded-For is believed: the banned-IP check needs the real client.
+    forwarded_allow_ips: str = "127.0.0.1"
+    plan: Plan = Field(default_factory=Plan)
+
+
+def load_settings() -> Settings:
+    """Read the settings once; a bad value raises here, at startup."""
+    return Settings()
