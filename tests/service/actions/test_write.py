@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from tests.support import Account, Api, Db, history_rows, lift_cooldown, make_account, snapshot
+
+
+@pytest.mark.parametrize(
+    ("type_", "sent", "read_back"),
+    [
+        ("int", 48, 48),
+        ("int", "-17", -17),
+        ("int", str(2**63 - 1), 2**63 - 1),
+        ("float", 25.3, 25.3),
+        ("float", "0.1234", 0.1234),
+        ("float", 20, 20.0),
+        ("float", "1e3", 1000.0),
+        ("bool", True, True),
+        ("bool", "FALSE", False),
+        ("bool", "1", True),
+        ("string", "VariPass is awesome!", "VariPass is awesome!"),
+        ("string", "°C ünïcode ✓", "°C ünïcode ✓"),
+        ("string", "", ""),
+    ],
+)
+def test_write_value_of_its_type_reads_back_exactly(
+    api: Api, alice: Account, transport: str, type_: str, sent: object, read_back: object
+) -> None:
+    var = api.create(alice.key, type=type_)
+    if transport != "json" and isinstance(sent, bool):
+        sent = str(sent).lower()
+
+    assert api.call("write", alice.key, transport, id=var, value=sent) == {"result": "success"}
+
+    data = api.call("read", alice.key, id=var)
+    assert data["value"] == read_back and type(data["value"]) is type(read_back)
+
+
+def test_write_float_keeps_its_decimal_point(api: Api, alice: Account) -> None:
+    var = api.create(alice.key)
+    api.call("write", alice.key, id=var, value=20)
+    assert '"value":20.0,' in api.request(action="read", key=alice.key, id=var).text
+
+
+@pytest.mark.parametrize(
+    ("type_", "bad"),
+    [
+        ("int", "12.5"),
+        ("int", "abc"),
+        ("int", str(2**63)),
+        ("int", "1_000"),
+        ("float", "nan"),
+        ("float", "inf"),
+        ("float", "-Infinity"),
+        ("float", "1e999"),
+        ("float", "12,5"),
+        ("bool", "yes"),
+        ("bool", "2"),
+        ("string", "x" * 1025),
+    ],
+)
+def test_write_value_not_of_its_type_invalid_parameters(
+    api: Api, db: Db, alice: Account, transport: str, type_: str, bad: str
+) -> None:
+    var = api.create(alice.key, type=type_)
+    before = snapshot(db, alice)
+
+    assert api.call("write", alice.key, transport, id=var, value=bad)["result"] == "error_invalid_parameters"
+
+    assert snapshot(db, alice) == before
+
+
+@pytest.mark.parametrize(("type_", "bad"), [("int", True), ("float", False), ("int", 1.5), ("float", math.pi * 1e308 * 10)])
+def test_write_json_value_not_of_its_type_invalid_parameters(
+    api: Api, db: Db, alice: Account, type_: str, bad: object
+) -> None:
+    var = api.create(alice.key, type=type_)
+    before = snapshot(db, alice)
+    if isinstance(bad, float) and math.isinf(bad):
+        response = api.http.post(
+            "/", content=f'{{"key":"{alice.key}","action":"write","id":"{var}","value":1e999}}'
+        )
+    else:
+        response = api.request("json", action="write", key=alice.key, id=var, value=bad)
+    assert response.json() == {"result": "error_invalid_parameters"}
+    assert snapshot(db, alice) == before
+
+
+def test_write_without_value_invalid_parameters(api: Api, alice: Account, transport: str) -> None:
+    var = api.create(alice.key)
+    assert api.call("write", alice.key, transport, id=var)["result"] == "error_invalid_parameters"
+
+
+def test_write_within_cooldown_refused_and_changes_nothing(api: Api, db: Db, alice: Account, transport: str) -> None:
+    var = api.create(alice.key)
+    assert api.call("write", alice.key, transport, id=var, value=1.5)["result"] == "success"
+    before = snapshot(db, alice)
+
+    assert api.call("write", alice.key, transport, id=var, value=2.5) == {"result": "error_cooldown"}
+
+    assert snapshot(db, alice) == before
+    assert api.call("read", alice.key, id=var)["value"] == 1.5
+
+
+def test_write_after_cooldown_succeeds_and_history_is_newest_first(api: Api, db: Db, alice: Account) -> None:
+    var = api.create(alice.key)
+    api.call("write", alice.key, id=var, value=1.0)
+    lift_cooldown(db, var)
+
+    assert api.call("write", alice.key, id=var, value=2.0)["result"] == "success"
+
+    history = api.call("history", alice.key, id=var)["history"]
+    assert [p["value"] for p in history] == [2.0, 1.0]
+    assert history[0]["time"] > history[1]["time"]
+
+
+def test_write_expire_zero_keeps_no_history_and_cools_down_one_second(api: Api, db: Db, alice: Account) -> None:
+    var = api.create(alice.key, expire=0)
+    assert api.call("info", alice.key, id=var)["cooldown"] == 1
+    api.call("write", alice.key, id=var, value=1.0)
+
+    assert history_rows(db, var) == 0
+    assert api.call("history", alice.key, id=var)["history"][0]["value"] == 1.0
+
+
+def test_write_first_write_never_refused_by_cooldown(api: Api, alice: Account) -> None:
+    var = api.create(alice.key, expire=31536000)
+    assert api.call("write", alice.key, id=var, value=1)["result"] == "success"
+
+
+def test_write_rejected_write_does_not_consume_cooldown(api: Api, alice: Account) -> None:
+    var = api.create(alice.key, type="int")
+    assert api.call("write", alice.key, id=var, value="oops")["result"] == "error_invalid_parameters"
+    assert api.call("write", alice.key, id=var, value=3)["result"] == "success"
+
+
+def test_write_other_tenant_invalid_id_and_changes_nothing(
+    api: Api, db: Db, alice: Account, bob: Account, transport: str
+) -> None:
+    var = api.create(alice.key, public=True)
+    before = snapshot(db, alice)
+
+    assert api.call("write", bob.key, transport, id=var, value=1.0) == {"result": "error_invalid_id"}
+
+    assert snapshot(db, alice) == before
+
+
+def test_write_anonymous_invalid_key(api: Api, db: Db, alice: Account, transport: str) -> None:
+    var = api.create(alice.key, public=True)
+    before = snapshot(db, alice)
+    assert api.call("write", None, transport, id=var, value=1.0) == {"result": "error_invalid_key"}
+    assert api.call("write", "WrongKey12345678", transport, id=var, value=1.0) == {"result": "error_invalid_key"}
+    assert snapshot(db, alice) == before
+
+
+def test_write_unknown_id_invalid_id(api: Api, alice: Account) -> None:
+    assert api.call("write", alice.key, id="nOsUcH00", value=1) == {"result": "error_invalid_id"}
+
+
+@pytest.mark.parametrize(
+    ("flags", "result"),
+    [({"banned": True}, "error_banned"), ({"confirmed": False}, "error_unconfirmed")],
+)
+def test_write_account_state_refused(api: Api, db: Db, flags: dict[str, bool], result: str) -> None:
+    account = make_account(db, **flags)
+    assert api.call("write", account.key, id="whatever", value=1) == {"result": result}
+
+
+def test_write_sql_looking_string_stored_verbatim(api: Api, alice: Account) -> None:
+    var = api.create(alice.key, type="string")
+    evil = "'); DROP TABLE variables; --"
+    api.call("write", alice.key, id=var, value=evil)
+    assert api.call("read", alice.key, id=var)["value"] == evil
