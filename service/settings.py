@@ -29,7 +29,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VARISTORE_", env_file=".env", extra="ignore", frozen=True)
 
     # DATABASE_URL is the conventional name; unset means "run our own PostgreSQL in data_dir".
-    database_url: SecretStr | None = Field(None, validation_alias=AliasChoices("DATABASE_URL", "VARISTORE_DATABASE_URL"))
+    database_url: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("DATABASE_URL", "VARISTORE_DATABASE_URL")
+    )
     data_dir: Path = Field(Path(".varistore"), validation_alias=AliasChoices("VARISTORE_DATA", "VARISTORE_DATA_DIR"))
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)

@@ -27,7 +27,7 @@ from tests.support import Account, Api, Db, free_port, make_account
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _with_database(url: str, name: str) -> str:
+def with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{name}"))
 
@@ -52,7 +52,7 @@ def template_url(admin_url: str) -> Iterator[str]:
     name = f"varistore_test_{uuid.uuid4().hex[:12]}"
     admin = Db(admin_url)
     admin.execute(f"CREATE DATABASE {name}")
-    url = _with_database(admin_url, name)
+    url = with_database(admin_url, name)
     upgrade(url)
     yield url
     admin.execute(f"DROP DATABASE {name} WITH (FORCE)")

@@ -14,7 +14,17 @@ async def create(ctx: Ctx, p: CreateParams) -> Outcome:
     require_unlocked(ctx)
     type_ = var_type(p.type)
     definition = Definition(
-        type_, p.name, p.description, p.unit, p.graph, p.perc, p.min, p.max, p.expire, ctx.plan.cooldown(p.expire), p.public
+        type_,
+        p.name,
+        p.description,
+        p.unit,
+        p.graph,
+        p.perc,
+        p.min,
+        p.max,
+        p.expire,
+        ctx.plan.cooldown(p.expire),
+        p.public,
     )
     account_id = ctx.account.account_id
     async with ctx.conn.transaction():
@@ -36,7 +46,17 @@ async def edit(ctx: Ctx, p: EditParams) -> Outcome:
     type_ = var_type(p.type)
     expire = variable.expire if p.expire is None else p.expire
     definition = Definition(
-        type_, p.name, p.description, p.unit, p.graph, p.perc, p.min, p.max, p.expire, ctx.plan.cooldown(expire), p.public
+        type_,
+        p.name,
+        p.description,
+        p.unit,
+        p.graph,
+        p.perc,
+        p.min,
+        p.max,
+        p.expire,
+        ctx.plan.cooldown(expire),
+        p.public,
     )
     async with ctx.conn.transaction():
         await db_variables.update_settings(ctx.conn, variable, definition)

@@ -38,7 +38,9 @@ async def select_history(conn: Connection, variable: Variable) -> list[Point]:
     return _latest(variable) + [Point(stored_value(r, variable.type), int(r["time"].timestamp())) for r in rows]
 
 
-async def select_account_history(conn: Connection, account_id: int, variables: list[Variable]) -> dict[str, list[Point]]:
+async def select_account_history(
+    conn: Connection, account_id: int, variables: list[Variable]
+) -> dict[str, list[Point]]:
     """The history of every variable of an account, in one query."""
     types: dict[str, VarType] = {v.id: v.type for v in variables}
     history = {v.id: _latest(v) for v in variables}

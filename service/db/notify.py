@@ -71,7 +71,7 @@ class Notifier:
             try:
                 await self._flush()
                 backoff = 0.1
-            except (OSError, asyncio.TimeoutError, Exception) as exc:  # noqa: B014 - any failure: reconnect
+            except (TimeoutError, OSError, Exception) as exc:  # noqa: B014 - any failure: reconnect
                 log.warning("refresh notification failed, retrying in %.1fs: %s", backoff, exc)
                 if self._conn is not None:
                     self._conn.terminate()

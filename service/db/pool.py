@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from service.settings import Settings
 
-Connection = asyncpg.Connection
-Pool = asyncpg.Pool
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
 
 
 async def create_pool(url: str, settings: Settings) -> Pool:
@@ -22,6 +25,6 @@ async def create_pool(url: str, settings: Settings) -> Pool:
     return pool
 
 
-async def connect(url: str) -> Connection:
+async def connect(url: str) -> asyncpg.Connection[asyncpg.Record]:
     """A connection of its own, outside the pool (the notifier and the command line)."""
     return await asyncpg.connect(url)

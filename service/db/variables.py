@@ -59,7 +59,7 @@ def stored_value(row: Record | dict[str, Any], type_: VarType) -> Value:
     """The value of a row with value_int/value_float/value_bool/value_text columns."""
     column = {VarType.INT: "value_int", VarType.FLOAT: "value_float", VarType.BOOL: "value_bool"}
     value = row[column.get(type_, "value_text")]
-    return ZERO[type_] if value is None else value  # type: ignore[no-any-return]
+    return ZERO[type_] if value is None else value
 
 
 def _variable(row: Record | None) -> Variable | None:

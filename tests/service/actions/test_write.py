@@ -72,16 +72,16 @@ def test_write_value_not_of_its_type_invalid_parameters(
     assert snapshot(db, alice) == before
 
 
-@pytest.mark.parametrize(("type_", "bad"), [("int", True), ("float", False), ("int", 1.5), ("float", math.pi * 1e308 * 10)])
+@pytest.mark.parametrize(
+    ("type_", "bad"), [("int", True), ("float", False), ("int", 1.5), ("float", math.pi * 1e308 * 10)]
+)
 def test_write_json_value_not_of_its_type_invalid_parameters(
     api: Api, db: Db, alice: Account, type_: str, bad: object
 ) -> None:
     var = api.create(alice.key, type=type_)
     before = snapshot(db, alice)
     if isinstance(bad, float) and math.isinf(bad):
-        response = api.http.post(
-            "/", content=f'{{"key":"{alice.key}","action":"write","id":"{var}","value":1e999}}'
-        )
+        response = api.http.post("/", content=f'{{"key":"{alice.key}","action":"write","id":"{var}","value":1e999}}')
     else:
         response = api.request("json", action="write", key=alice.key, id=var, value=bad)
     assert response.json() == {"result": "error_invalid_parameters"}

@@ -1,0 +1,65 @@
+"""Every revision upgrades and downgrades cleanly on an empty database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from migrations import downgrade, upgrade
+from tests.conftest import with_database
+from tests.support import Db
+
+TABLES = {"accounts", "banned_ips", "variable_ids", "variables", "history"}
+
+
+@pytest.fixture
+def empty_url(admin_url: str) -> Iterator[str]:
+    name = f"varistore_mig_{uuid.uuid4().hex[:12]}"
+    admin = Db(admin_url)
+    admin.execute(f"CREATE DATABASE {name}")
+    yield with_database(admin_url, name)
+    admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    admin.close()
+
+
+def _tables(url: str) -> set[str]:
+    db = Db(url)
+    try:
+        rows = db.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename != 'alembic_version'"
+        )
+        return {r["tablename"] for r in rows}
+    finally:
+        db.close()
+
+
+def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
+    upgrade(empty_url)
+    assert _tables(empty_url) == TABLES
+
+    downgrade(empty_url, "base")
+    assert _tables(empty_url) == set()
+
+    upgrade(empty_url)
+    assert _tables(empty_url) == TABLES
+
+
+def test_upgrade_twice_is_a_no_op(empty_url: str) -> None:
+    upgrade(empty_url)
+    upgrade(empty_url)
+    assert _tables(empty_url) == TABLES
+
+
+def test_tenant_indexes_lead_with_account_id(db: Db) -> None:
+    rows = db.fetch(
+        """
+        SELECT i.indexrelid::regclass::text AS name, a.attname AS first
+        FROM pg_index i
+        JOIN pg_class t ON t.oid = i.indrelid
+        JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = i.indkey[0]
+        WHERE t.relname IN ('variables', 'history')
+        """
+    )
+    assert rows and all(r["first"] == "account_id" for r in rows), rows
