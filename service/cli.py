@@ -51,7 +51,7 @@ def _run_api(settings: Settings, url: str, host: str, port: int) -> None:
 
     from service.app import create_app
 
-    print(f"Varistore API on http://{host}:{port}/", flush=True)
+    print(f"Varistore API on {_base(host, port)}", flush=True)
     config = uvicorn.Config(
         create_app(settings, url),
         host=host,
@@ -72,12 +72,18 @@ def _run_api(settings: Settings, url: str, host: str, port: int) -> None:
         pass
 
 
-def _with_connection(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
-    """Run `work` on the database `serve` uses, migrated first (a fresh one works at once)."""
+def migrated_url(settings: Settings) -> str:
+    """The database `serve` uses, migrated to the newest schema."""
     from migrations import upgrade
 
     url = database_url(settings)
     upgrade(url)
+    return url
+
+
+def _with_connection(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+    """Run `work` on the database `serve` uses (migrated first, so a fresh one works at once)."""
+    url = migrated_url(settings)
 
     async def run() -> Any:
         conn = await connect(url)
@@ -89,12 +95,30 @@ def _with_connection(settings: Settings, work: Callable[[asyncpg.Connection], Aw
     return asyncio.run(run())
 
 
-def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
-    from migrations import upgrade
+DEMO_EMAIL = "demo@varistore.localhost"
 
-    url = database_url(settings)
-    upgrade(url)
-    _run_api(settings, url, args.host or settings.host, settings.port if args.port is None else args.port)
+
+async def _demo_key(conn: asyncpg.Connection) -> str:
+    """A fresh key for the demo account, created confirmed on first use (`serve --demo`)."""
+    key = new_key()
+    if await db_accounts.update_key(conn, DEMO_EMAIL, key_hash(key)) is None:
+        await db_accounts.insert_account(conn, DEMO_EMAIL, None, key_hash(key), True, 100)
+    return key
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    host, port = args.host or settings.host, settings.port if args.port is None else args.port
+    url = migrated_url(settings)
+    if args.demo:
+        key = _with_connection(settings, _demo_key)
+        print(f"Demo account {DEMO_EMAIL}, API key {key}. Try:")
+        print(f"  curl '{_base(host, port)}?key={key}&action=create&type=float&name=Temperature'", flush=True)
+    _run_api(settings, url, host, port)
+
+
+def _base(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
 
 
 def cmd_api(settings: Settings, args: argparse.Namespace) -> None:
@@ -179,6 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
         verb.add_argument("--host")
         verb.add_argument("--port", type=int)
         verb.set_defaults(func=func)
+        if name == "serve":
+            verb.add_argument("--demo", action="store_true", help="ensure a demo account and print a curl line")
 
     migrate = verbs.add_parser("migrate", help="migrate the database schema")
     migrate.add_argument("revision", nargs="?", default="head")
