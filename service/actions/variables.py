@@ -8,24 +8,18 @@ from service.db import accounts as db_accounts, history as db_history, variables
 from service.db.variables import Definition
 from service.params import CreateParams, EditParams, IdParams
 from service.results import Outcome, Result, VariPassError
+from service.values import VarType
+
+
+def _definition(p: CreateParams | EditParams, type_: VarType, cooldown: int) -> Definition:
+    settings = p.model_dump(include={"name", "description", "unit", "graph", "perc", "min", "max", "expire", "public"})
+    return Definition(type=type_, cooldown=cooldown, **settings)
 
 
 async def create(ctx: Ctx, p: CreateParams) -> Outcome:
     require_unlocked(ctx)
     type_ = var_type(p.type)
-    definition = Definition(
-        type_,
-        p.name,
-        p.description,
-        p.unit,
-        p.graph,
-        p.perc,
-        p.min,
-        p.max,
-        p.expire,
-        ctx.plan.cooldown(p.expire),
-        p.public,
-    )
+    definition = _definition(p, type_, ctx.plan.cooldown(p.expire))
     account_id = ctx.account.account_id
     async with ctx.conn.transaction():
         # The account row lock makes concurrent creates count one after another.
@@ -45,19 +39,7 @@ async def edit(ctx: Ctx, p: EditParams) -> Outcome:
     require_unlocked(ctx)
     type_ = var_type(p.type)
     expire = variable.expire if p.expire is None else p.expire
-    definition = Definition(
-        type_,
-        p.name,
-        p.description,
-        p.unit,
-        p.graph,
-        p.perc,
-        p.min,
-        p.max,
-        p.expire,
-        ctx.plan.cooldown(expire),
-        p.public,
-    )
+    definition = _definition(p, type_, ctx.plan.cooldown(expire))
     async with ctx.conn.transaction():
         await db_variables.update_settings(ctx.conn, variable, definition)
         if type_ != variable.type:

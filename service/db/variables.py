@@ -44,8 +44,24 @@ class Definition:
     min: float | None
     max: float | None
     expire: int | None
-    cooldown: int | None
+    cooldown: int
     public: bool | None
+
+    def args(self) -> tuple[object, ...]:
+        """The values of $2 to $12 of the statements below, in their order."""
+        return (
+            self.type.value,
+            self.name,
+            self.description,
+            self.unit,
+            self.graph,
+            self.perc,
+            self.min,
+            self.max,
+            self.expire,
+            self.cooldown,
+            self.public,
+        )
 
 
 _COLUMNS = """
@@ -139,33 +155,23 @@ async def insert_variable(conn: Connection, account_id: int, var_id: str, defini
             account_id, id, position, type, name, description, unit, graph, perc, min, max,
             expire, cooldown, public, value_time
         )
-        SELECT $1, $2, coalesce(max(position) + 1, 0), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+        SELECT $1, $13, coalesce(max(position) + 1, 0), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
                statement_timestamp()
         FROM variables WHERE account_id = $1
         """,
         account_id,
+        *definition.args(),
         var_id,
-        definition.type.value,
-        definition.name,
-        definition.description,
-        definition.unit,
-        definition.graph,
-        definition.perc,
-        definition.min,
-        definition.max,
-        definition.expire,
-        definition.cooldown,
-        definition.public,
     )
 
 
 async def update_settings(conn: Connection, variable: Variable, definition: Definition) -> None:
     """Edit a variable; a new type resets its value to that type's zero and its cooldown (history is
     the caller's)."""
-    retyped = definition.type != variable.type
     await conn.execute(
         """
         UPDATE variables SET
+            type = $2,
             name = $3,
             description = coalesce($4, description),
             unit = coalesce($5, unit),
@@ -174,31 +180,20 @@ async def update_settings(conn: Connection, variable: Variable, definition: Defi
             min = coalesce($8, min),
             max = coalesce($9, max),
             expire = coalesce($10, expire),
-            cooldown = coalesce($11, cooldown),
+            cooldown = $11,
             public = coalesce($12, public),
-            type = $13,
             value_int = CASE WHEN $14 THEN NULL ELSE value_int END,
             value_float = CASE WHEN $14 THEN NULL ELSE value_float END,
             value_bool = CASE WHEN $14 THEN NULL ELSE value_bool END,
             value_text = CASE WHEN $14 THEN NULL ELSE value_text END,
             value_time = CASE WHEN $14 THEN statement_timestamp() ELSE value_time END,
             last_write = CASE WHEN $14 THEN NULL ELSE last_write END
-        WHERE account_id = $1 AND id = $2
+        WHERE account_id = $1 AND id = $13
         """,
         variable.account_id,
+        *definition.args(),
         variable.id,
-        definition.name,
-        definition.description,
-        definition.unit,
-        definition.graph,
-        definition.perc,
-        definition.min,
-        definition.max,
-        definition.expire,
-        definition.cooldown,
-        definition.public,
-        definition.type.value,
-        retyped,
+        definition.type != variable.type,
     )
 
 
