@@ -6,12 +6,14 @@ import asyncio
 import json
 import socket
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
 import httpx
+import pytest
 
 from service.auth import key_hash, new_key
 
@@ -127,6 +129,18 @@ class Api:
         assert data["result"] == "success", data
         return str(data["id"])
 
+    def listed(self, key: str) -> list[str]:
+        """The ids of the key's variables, in its list order."""
+        data = self.call("list", key)
+        assert data["result"] == "success", data
+        return list(data["list"])
+
+    def history_values(self, key: str | None, var: str) -> list[Any]:
+        """The values in a variable's history, newest first."""
+        data = self.call("history", key, id=var)
+        assert data["result"] == "success", data
+        return [point["value"] for point in data["history"]]
+
 
 def _text(value: Any) -> str:
     if isinstance(value, bool):
@@ -158,3 +172,196 @@ def snapshot(db: Db, account: Account) -> list[tuple[Any, ...]]:
     history = db.fetch("SELECT * FROM history WHERE account_id = $1 ORDER BY variable_id, time", account.id)
     flags = db.fetch("SELECT * FROM accounts WHERE id = $1", account.id)
     return [tuple(r.values()) for r in [*flags, *variables, *history]]
+
+
+@contextmanager
+def unchanged(db: Db, *accounts: Account) -> Iterator[None]:
+    """Assert that what runs inside the block leaves everything stored for `accounts` as it was."""
+    before = [snapshot(db, account) for account in accounts]
+    yield
+    assert [snapshot(db, account) for account in accounts] == before
+
+
+def lock(db: Db, account: Account) -> None:
+    db.execute("UPDATE accounts SET locked = true WHERE id = $1", account.id)
+
+
+def public_and_private(api: Api, account: Account) -> list[str]:
+    """A public and a private variable of the account: no other tenant may list either."""
+    return [api.create(account.key, public=True), api.create(account.key)]
+
+
+# Who calls, in the parameter tables of the action tests.
+WRONG_KEY = "WrongKey12345678"  # well formed, but no account has it
+UNKNOWN_ID = "nOsUcH00"  # well formed, but no variable has it
+NO_ACCOUNT_KEYS = [None, "", WRONG_KEY]  # keys that name no account
+
+
+def persona_key(db: Db, who: str, owner: Account) -> str | None:
+    """The key `who` sends: "alice" the owner's own, "anonymous" none, "wrong" one no account has,
+    "banned" and "unconfirmed" the key of a new account in that state."""
+    match who:
+        case "alice":
+            return owner.key
+        case "anonymous":
+            return None
+        case "wrong":
+            return WRONG_KEY
+        case "banned":
+            return make_account(db, banned=True).key
+        case "unconfirmed":
+            return make_account(db, confirmed=False).key
+    raise ValueError(who)
+
+
+# Personas refused by every action that needs a key, whatever else they send.
+UNUSABLE_KEYS = [
+    ("anonymous", "error_invalid_key"),
+    ("wrong", "error_invalid_key"),
+    ("banned", "error_banned"),
+    ("unconfirmed", "error_unconfirmed"),
+]
+
+# Account flags that refuse every action, and the answer each gets.
+ACCOUNT_STATES = [({"banned": True}, "error_banned"), ({"confirmed": False}, "error_unconfirmed")]
+
+
+# Variables as the spec describes them.
+# The spec's edit example; its info example answers exactly these fields (and cooldown 60), in this order.
+HUMIDITY = {
+    "type": "int",
+    "name": "Humidity",
+    "description": "Humidity measured by the sensor.",
+    "unit": "%",
+    "graph": True,
+    "perc": False,
+    "min": 0,
+    "max": 10,
+    "expire": 86400,
+    "public": False,
+}
+
+# What a variable created with only a type and a name holds.
+VARIABLE_DEFAULTS = {
+    "description": "",
+    "unit": "",
+    "graph": True,
+    "perc": False,
+    "min": 0,
+    "max": 0,
+    "expire": 86400,
+    "cooldown": 60,
+    "public": False,
+}
+
+
+def _ids(table: dict[str, Any]) -> list[Any]:
+    """A parameter table, each value under its own test id."""
+    return [pytest.param(value, id=name) for name, value in table.items()]
+
+
+# Parameters create and edit refuse with error_invalid_parameters (beside a valid type and name).
+MALFORMED_VARIABLE_PARAMETERS = _ids(
+    {
+        "no-type": {"type": None},
+        "no-name": {"name": None},
+        "empty-name": {"name": ""},
+        "expire-negative": {"expire": -1},
+        "expire-over-a-year": {"expire": 31536001},
+        "expire-fraction": {"expire": "1.5"},
+        "expire-text": {"expire": "soon"},
+        "graph-yes": {"graph": "yes"},
+        "perc-on": {"perc": "on"},
+        "perc-no": {"perc": "no"},
+        "public-2": {"public": "2"},
+        "min-nan-text": {"min": "nan"},
+        "max-nan-text": {"max": "NaN"},
+        "min-nan": {"min": float("nan")},
+        "max-inf": {"max": float("inf")},
+        "max-minus-inf": {"max": float("-inf")},
+        "min-infinity-text": {"min": "-Infinity"},
+        "min-text": {"min": "ten"},
+        "max-text": {"max": "ten"},
+    }
+)
+
+# JSON members (raw text, so that JSON can carry what Python would not send) create and edit refuse.
+MALFORMED_JSON_VARIABLE_MEMBERS = _ids(
+    {
+        "nan": '"min":NaN',
+        "infinity": '"max":Infinity',
+        "minus-infinity": '"max":-Infinity',
+        "overflow": '"min":1e999',
+        "max-overflow": '"max":1e999',
+        "graph-yes": '"graph":"yes"',
+        "graph-2": '"graph":2',
+        "perc-2": '"perc":2',
+        "public-yes": '"public":"yes"',
+        "expire-fraction": '"expire":1.5',
+        "expire-bool": '"expire":true',
+        "min-bool": '"min":true',
+    }
+)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A value of one type: as a write sends it, as read answers it, as compact JSON and as simple text."""
+
+    type: str
+    sent: object
+    value: object
+    json: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.type}-{self.sent!r}"
+
+
+# Values each type accepts, and how every reading action shows them.
+SAMPLES = [
+    Sample("int", 48, 48, "48", "48"),
+    Sample("int", "-17", -17, "-17", "-17"),
+    Sample("int", str(2**63 - 1), 2**63 - 1, str(2**63 - 1), str(2**63 - 1)),
+    Sample("int", -(2**63), -(2**63), str(-(2**63)), str(-(2**63))),
+    Sample("float", 25.3, 25.3, "25.3", "25.3"),
+    Sample("float", 20, 20.0, "20.0", "20.0"),
+    Sample("float", "20", 20.0, "20.0", "20.0"),
+    Sample("float", "0.1234", 0.1234, "0.1234", "0.1234"),
+    Sample("float", "0.30000000000000004", 0.30000000000000004, "0.30000000000000004", "0.30000000000000004"),
+    Sample("float", "1e3", 1000.0, "1000.0", "1000.0"),
+    Sample("bool", True, True, "true", "true"),
+    Sample("bool", False, False, "false", "false"),
+    Sample("bool", "true", True, "true", "true"),
+    Sample("bool", "FALSE", False, "false", "false"),
+    Sample("bool", "1", True, "true", "true"),
+    Sample("bool", "0", False, "false", "false"),
+    Sample("string", "VariPass is awesome!", "VariPass is awesome!", '"VariPass is awesome!"', "VariPass is awesome!"),
+    Sample("string", "°C ünïcode ✓", "°C ünïcode ✓", '"°C ünïcode ✓"', "°C ünïcode ✓"),
+    Sample("string", 'say "hi"', 'say "hi"', '"say \\"hi\\""', 'say "hi"'),
+    Sample("string", "", "", '""', ""),
+]
+
+# What a variable of each type holds before its first write.
+ZEROS = [
+    Sample("int", 0, 0, "0", "0"),
+    Sample("float", 0.0, 0.0, "0.0", "0.0"),
+    Sample("bool", False, False, "false", "false"),
+    Sample("string", "", "", '""', ""),
+]
+
+# Values (as text) that a variable of the type refuses with error_invalid_parameters.
+NOT_OF_ITS_TYPE = [
+    ("int", "12.5"),
+    ("int", "abc"),
+    ("int", str(2**63)),
+    ("int", "1_000"),
+    ("float", "nan"),
+    ("float", "inf"),
+    ("float", "-Infinity"),
+    ("float", "1e999"),
+    ("float", "12,5"),
+    ("bool", "yes"),
+    ("bool", "2"),
+    ("string", "x" * 1025),
+]

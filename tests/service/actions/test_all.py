@@ -6,16 +6,15 @@ from typing import Any
 
 import pytest
 
-from tests.support import Account, Api, Db, lift_cooldown, make_account, snapshot
+from tests import support
+from tests.support import Account, Api, Db, lift_cooldown, persona_key, unchanged
 
 FIELDS = ["id", "type", "name", "description", "unit", "graph", "perc", "min", "max", "expire", "cooldown", "public"]
 
 
 def make_varied_account(api: Api, db: Db, account: Account) -> list[str]:
     """Three variables like the spec's example, each written (the first twice), in that order."""
-    humidity = api.create(
-        account.key, type="int", name="Humidity", description="Humidity measured by the sensor.", unit="%", max=10
-    )
+    humidity = api.create(account.key, **support.HUMIDITY)
     bulletin = api.create(account.key, type="string", name="Bulletin", graph=False, expire=0)
     light = api.create(account.key, type="bool", name="Light Toggle", expire=3600, public=True)
     api.call("write", account.key, id=humidity, value=47)
@@ -38,7 +37,7 @@ def test_all_is_list_info_and_history_per_variable_in_order(api: Api, db: Db, al
     data = api.call("all", alice.key, transport)
 
     assert list(data) == ["result", "list", "current"]
-    assert [item["id"] for item in data["list"]] == api.call("list", alice.key)["list"] == ids
+    assert [item["id"] for item in data["list"]] == api.listed(alice.key) == ids
     assert data["list"] == [expected_item(api, alice.key, var) for var in ids]
     assert [list(item) for item in data["list"]] == [[*FIELDS, "history"]] * 3
     assert abs(data["current"] - time.time()) <= 2
@@ -95,30 +94,14 @@ def test_all_never_shows_another_tenants_variables(
 ) -> None:
     make_varied_account(api, db, alice)
     mine = api.create(bob.key)
-    before = snapshot(db, alice)
 
-    assert [item["id"] for item in api.call("all", bob.key, transport)["list"]] == [mine]
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert [item["id"] for item in api.call("all", bob.key, transport)["list"]] == [mine]
 
 
-@pytest.mark.parametrize(
-    ("who", "result"),
-    [
-        ("anonymous", "error_invalid_key"),
-        ("wrong", "error_invalid_key"),
-        ("banned", "error_banned"),
-        ("unconfirmed", "error_unconfirmed"),
-    ],
-)
+@pytest.mark.parametrize(("who", "result"), support.UNUSABLE_KEYS)
 def test_all_refused_without_a_usable_key(
     api: Api, db: Db, alice: Account, transport: str, who: str, result: str
 ) -> None:
     api.create(alice.key, public=True)
-    keys = {
-        "anonymous": None,
-        "wrong": "WrongKey12345678",
-        "banned": make_account(db, banned=True).key,
-        "unconfirmed": make_account(db, confirmed=False).key,
-    }
-    assert api.call("all", keys[who], transport) == {"result": result}
+    assert api.call("all", persona_key(db, who, alice), transport) == {"result": result}

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.support import Account, Api, Db, history_rows, make_account, snapshot
+from tests import support
+from tests.support import Account, Api, Db, Sample, history_rows, make_account, unchanged
 
 # The spec's request example, with every optional parameter.
 TEMPERATURE = {
@@ -24,18 +25,6 @@ TEMPERATURE = {
 }
 
 OWN = "own key"  # in a parameter table: the account's own key
-
-DEFAULTS = {
-    "description": "",
-    "unit": "",
-    "graph": True,
-    "perc": False,
-    "min": 0,
-    "max": 0,
-    "expire": 86400,
-    "cooldown": 60,
-    "public": False,
-}
 
 
 def random_name() -> str:
@@ -62,7 +51,7 @@ def test_create_only_type_and_name_takes_the_defaults(api: Api, alice: Account, 
     var = api.create(alice.key, transport=transport, type="int", name="Counter")
 
     info = api.call("info", alice.key, id=var)
-    assert info == {"result": "success", "type": "int", "name": "Counter", **DEFAULTS}
+    assert info == {"result": "success", "type": "int", "name": "Counter", **support.VARIABLE_DEFAULTS}
     assert type(info["graph"]) is bool and type(info["expire"]) is int
 
 
@@ -80,23 +69,19 @@ def test_create_text_booleans_in_any_case(
     assert (info["graph"], info["perc"], info["public"]) == read_back
 
 
-@pytest.mark.parametrize(
-    ("type_", "zero", "raw"),
-    [("int", 0, "0"), ("float", 0.0, "0.0"), ("bool", False, "false"), ("string", "", '""')],
-)
+@pytest.mark.parametrize("zero", support.ZEROS, ids=str)
 def test_create_new_variable_reads_its_type_zero_at_creation_time_with_empty_history(
-    api: Api, db: Db, alice: Account, type_: str, zero: object, raw: str
+    api: Api, db: Db, alice: Account, zero: Sample
 ) -> None:
     before = int(time.time())
-    var = api.create(alice.key, type=type_)
+    var = api.create(alice.key, type=zero.type)
     after = int(time.time())
 
     data = api.call("read", alice.key, id=var)
-    assert data["value"] == zero and type(data["value"]) is type(zero)
+    assert data["value"] == zero.value and type(data["value"]) is type(zero.value)
     assert before <= data["time"] <= after <= data["current"]
-    assert f'"value":{raw},' in api.request(action="read", key=alice.key, id=var).text
-    history = api.call("history", alice.key, id=var)
-    assert history["history"] == []
+    assert f'"value":{zero.json},' in api.request(action="read", key=alice.key, id=var).text
+    assert api.call("history", alice.key, id=var)["history"] == []
     assert history_rows(db, var) == 0
 
 
@@ -130,13 +115,12 @@ def test_create_appends_to_the_end_of_the_list_with_unique_ids(api: Api, alice: 
 
 def test_create_lands_only_in_the_callers_account(api: Api, db: Db, alice: Account, bob: Account) -> None:
     mine = api.create(alice.key)
-    before = snapshot(db, alice)
 
-    theirs = api.create(bob.key)
+    with unchanged(db, alice):
+        theirs = api.create(bob.key)
 
-    assert snapshot(db, alice) == before
-    assert api.call("list", alice.key)["list"] == [mine]
-    assert api.call("list", bob.key)["list"] == [theirs]
+    assert api.listed(alice.key) == [mine]
+    assert api.listed(bob.key) == [theirs]
     assert api.call("info", alice.key, id=theirs) == {"result": "error_invalid_id"}
 
 
@@ -147,98 +131,55 @@ def test_create_public_variable_readable_without_key(api: Api, alice: Account) -
     assert api.call("read", None, id=var)["result"] == "success"
 
 
-@pytest.mark.parametrize(
-    "params",
-    [
-        pytest.param({"type": None}, id="no-type"),
-        pytest.param({"name": None}, id="no-name"),
-        pytest.param({"name": ""}, id="empty-name"),
-        pytest.param({"expire": -1}, id="expire-negative"),
-        pytest.param({"expire": 31536001}, id="expire-over-a-year"),
-        pytest.param({"expire": "1.5"}, id="expire-fraction"),
-        pytest.param({"expire": "soon"}, id="expire-text"),
-        pytest.param({"graph": "yes"}, id="graph-yes"),
-        pytest.param({"perc": "on"}, id="perc-on"),
-        pytest.param({"public": "2"}, id="public-2"),
-        pytest.param({"min": "nan"}, id="min-nan-text"),
-        pytest.param({"max": "NaN"}, id="max-nan-text"),
-        pytest.param({"min": float("nan")}, id="min-nan"),
-        pytest.param({"max": float("inf")}, id="max-inf"),
-        pytest.param({"min": "-Infinity"}, id="min-infinity-text"),
-        pytest.param({"max": "ten"}, id="max-text"),
-    ],
-)
+@pytest.mark.parametrize("params", support.MALFORMED_VARIABLE_PARAMETERS)
 def test_create_missing_or_malformed_parameter_invalid_parameters(
     api: Api, db: Db, alice: Account, transport: str, params: dict[str, Any]
 ) -> None:
     name = random_name()
-    before = snapshot(db, alice)
     sent = {"type": "float", "name": name, **params}
 
-    assert api.call("create", alice.key, transport, **sent) == {"result": "error_invalid_parameters"}
+    with unchanged(db, alice):
+        assert api.call("create", alice.key, transport, **sent) == {"result": "error_invalid_parameters"}
 
-    assert snapshot(db, alice) == before
     assert variables_named(db, name) == 0
 
 
-@pytest.mark.parametrize(
-    "raw",
-    [
-        pytest.param('"min":NaN', id="nan"),
-        pytest.param('"max":Infinity', id="infinity"),
-        pytest.param('"min":1e999', id="overflow"),
-        pytest.param('"graph":"yes"', id="graph-yes"),
-        pytest.param('"perc":2', id="perc-2"),
-        pytest.param('"expire":1.5', id="expire-fraction"),
-        pytest.param('"expire":true', id="expire-bool"),
-        pytest.param('"min":true', id="min-bool"),
-    ],
-)
+@pytest.mark.parametrize("raw", support.MALFORMED_JSON_VARIABLE_MEMBERS)
 def test_create_json_value_not_of_its_kind_invalid_parameters(api: Api, db: Db, alice: Account, raw: str) -> None:
     name = random_name()
     body = f'{{"key":"{alice.key}","action":"create","type":"int","name":"{name}",{raw}}}'
-    before = snapshot(db, alice)
 
-    response = api.http.post("/", content=body, headers={"Content-Type": "application/json"})
+    with unchanged(db, alice):
+        response = api.http.post("/", content=body, headers={"Content-Type": "application/json"})
 
     assert response.json() == {"result": "error_invalid_parameters"}
-    assert snapshot(db, alice) == before
+    assert variables_named(db, name) == 0
 
 
 @pytest.mark.parametrize("type_", ["double", "integer", "boolean", "text", "image"])
 def test_create_unknown_type_invalid_type(api: Api, db: Db, alice: Account, transport: str, type_: str) -> None:
-    before = snapshot(db, alice)
-
-    assert api.call("create", alice.key, transport, type=type_, name="T") == {"result": "error_invalid_type"}
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.call("create", alice.key, transport, type=type_, name="T") == {"result": "error_invalid_type"}
 
 
 def test_create_locked_account_locked(api: Api, db: Db, transport: str) -> None:
     account = make_account(db, locked=True)
-    before = snapshot(db, account)
-
-    assert api.call("create", account.key, transport, type="int", name="T") == {"result": "error_locked"}
-
-    assert snapshot(db, account) == before
+    with unchanged(db, account):
+        assert api.call("create", account.key, transport, type="int", name="T") == {"result": "error_locked"}
 
 
 @pytest.mark.parametrize("limit", [0, 1, 3])
 def test_create_past_max_variables_refused(api: Api, db: Db, transport: str, limit: int) -> None:
     account = make_account(db, max_variables=limit)
     ids = [api.create(account.key) for _ in range(limit)]
-    before = snapshot(db, account)
 
-    assert api.call("create", account.key, transport, type="int", name="T") == {"result": "error_max_variables"}
+    with unchanged(db, account):
+        assert api.call("create", account.key, transport, type="int", name="T") == {"result": "error_max_variables"}
 
-    assert snapshot(db, account) == before
-    assert api.call("list", account.key)["list"] == ids
+    assert api.listed(account.key) == ids
 
 
-@pytest.mark.parametrize(
-    ("flags", "result"),
-    [({"banned": True}, "error_banned"), ({"confirmed": False}, "error_unconfirmed")],
-)
+@pytest.mark.parametrize(("flags", "result"), support.ACCOUNT_STATES)
 def test_create_account_state_refused(api: Api, db: Db, transport: str, flags: dict[str, bool], result: str) -> None:
     account = make_account(db, **flags)
     name = random_name()
@@ -248,7 +189,7 @@ def test_create_account_state_refused(api: Api, db: Db, transport: str, flags: d
     assert variables_named(db, name) == 0
 
 
-@pytest.mark.parametrize("key", [None, "", "WrongKey12345678"])
+@pytest.mark.parametrize("key", support.NO_ACCOUNT_KEYS)
 def test_create_anonymous_or_unknown_key_invalid_key(api: Api, db: Db, transport: str, key: str | None) -> None:
     name = random_name()
 
@@ -260,7 +201,7 @@ def test_create_anonymous_or_unknown_key_invalid_key(api: Api, db: Db, transport
 @pytest.mark.parametrize(
     ("account_flags", "key", "params", "result"),
     [
-        pytest.param({}, "WrongKey12345678", {"type": "int"}, "error_invalid_key", id="bad-key-before-no-name"),
+        pytest.param({}, support.WRONG_KEY, {"type": "int"}, "error_invalid_key", id="bad-key-before-no-name"),
         pytest.param({}, None, {}, "error_invalid_key", id="no-key-before-no-params"),
         pytest.param({"banned": True}, OWN, {"type": "int"}, "error_banned", id="banned-before-no-name"),
         pytest.param({"confirmed": False}, OWN, {}, "error_unconfirmed", id="unconfirmed-before-no-params"),
@@ -279,7 +220,7 @@ def test_create_anonymous_or_unknown_key_invalid_key(api: Api, db: Db, transport
             "error_invalid_parameters",
             id="bad-expire-before-type",
         ),
-        pytest.param({"locked": True}, "WrongKey12345678", {}, "error_invalid_key", id="bad-key-before-locked"),
+        pytest.param({"locked": True}, support.WRONG_KEY, {}, "error_invalid_key", id="bad-key-before-locked"),
     ],
 )
 def test_create_order_of_checks(
@@ -292,8 +233,5 @@ def test_create_order_of_checks(
     result: str,
 ) -> None:
     account = make_account(db, **account_flags)
-    before = snapshot(db, account)
-
-    assert api.call("create", account.key if key == OWN else key, transport, **params) == {"result": result}
-
-    assert snapshot(db, account) == before
+    with unchanged(db, account):
+        assert api.call("create", account.key if key == OWN else key, transport, **params) == {"result": result}

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import Account, Api, Db, history_rows, lift_cooldown, make_account, snapshot
+from tests import support
+from tests.support import Account, Api, Db, history_rows, lift_cooldown, lock, make_account, unchanged
 
 
 def with_history(api: Api, db: Db, account: Account, **params: object) -> str:
@@ -36,7 +37,7 @@ def test_delete_keeps_the_other_variables_in_order(api: Api, db: Db, alice: Acco
 
     assert api.call("delete", alice.key, id=doomed) == {"result": "success"}
 
-    assert api.call("list", alice.key)["list"] == [first, last]
+    assert api.listed(alice.key) == [first, last]
     assert history_rows(db, first) == history_rows(db, last) == 2
     assert api.call("read", alice.key, id=last)["value"] == 2.5
 
@@ -70,31 +71,27 @@ def test_delete_frees_a_place_under_max_variables(api: Api, db: Db) -> None:
 
 def test_delete_without_id_invalid_parameters(api: Api, db: Db, alice: Account, transport: str) -> None:
     api.create(alice.key)
-    before = snapshot(db, alice)
-
-    assert api.call("delete", alice.key, transport) == {"result": "error_invalid_parameters"}
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.call("delete", alice.key, transport) == {"result": "error_invalid_parameters"}
 
 
 def test_delete_unknown_id_invalid_id(api: Api, alice: Account, transport: str) -> None:
-    assert api.call("delete", alice.key, transport, id="nOsUcH00") == {"result": "error_invalid_id"}
+    assert api.call("delete", alice.key, transport, id=support.UNKNOWN_ID) == {"result": "error_invalid_id"}
 
 
 def test_delete_locked_account_locked_and_changes_nothing(api: Api, db: Db, alice: Account, transport: str) -> None:
     var = with_history(api, db, alice)
-    db.execute("UPDATE accounts SET locked = true WHERE id = $1", alice.id)
-    before = snapshot(db, alice)
+    lock(db, alice)
 
-    assert api.call("delete", alice.key, transport, id=var) == {"result": "error_locked"}
+    with unchanged(db, alice):
+        assert api.call("delete", alice.key, transport, id=var) == {"result": "error_locked"}
 
-    assert snapshot(db, alice) == before
-    assert api.call("list", alice.key)["list"] == [var]
+    assert api.listed(alice.key) == [var]
 
 
 def test_delete_locked_account_unknown_id_invalid_id(api: Api, db: Db, transport: str) -> None:
     account = make_account(db, locked=True)
-    assert api.call("delete", account.key, transport, id="nOsUcH00") == {"result": "error_invalid_id"}
+    assert api.call("delete", account.key, transport, id=support.UNKNOWN_ID) == {"result": "error_invalid_id"}
 
 
 @pytest.mark.parametrize("public", [False, True])
@@ -102,32 +99,26 @@ def test_delete_other_tenant_invalid_id_and_changes_nothing(
     api: Api, db: Db, alice: Account, bob: Account, transport: str, public: bool
 ) -> None:
     var = with_history(api, db, alice, public=public)
-    before = snapshot(db, alice)
 
-    assert api.call("delete", bob.key, transport, id=var) == {"result": "error_invalid_id"}
+    with unchanged(db, alice):
+        assert api.call("delete", bob.key, transport, id=var) == {"result": "error_invalid_id"}
 
-    assert snapshot(db, alice) == before
-    assert api.call("list", alice.key)["list"] == [var]
+    assert api.listed(alice.key) == [var]
 
 
-@pytest.mark.parametrize("key", [None, "", "WrongKey12345678"])
+@pytest.mark.parametrize("key", support.NO_ACCOUNT_KEYS)
 def test_delete_anonymous_or_unknown_key_invalid_key(
     api: Api, db: Db, alice: Account, transport: str, key: str | None
 ) -> None:
     var = with_history(api, db, alice, public=True)
-    before = snapshot(db, alice)
 
-    assert api.call("delete", key, transport, id=var) == {"result": "error_invalid_key"}
-    assert api.call("delete", key, transport) == {"result": "error_invalid_key"}
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.call("delete", key, transport, id=var) == {"result": "error_invalid_key"}
+        assert api.call("delete", key, transport) == {"result": "error_invalid_key"}
 
 
-@pytest.mark.parametrize(
-    ("flags", "result"),
-    [({"banned": True}, "error_banned"), ({"confirmed": False}, "error_unconfirmed")],
-)
+@pytest.mark.parametrize(("flags", "result"), support.ACCOUNT_STATES)
 def test_delete_account_state_refused(api: Api, db: Db, transport: str, flags: dict[str, bool], result: str) -> None:
     account = make_account(db, **flags)
-    assert api.call("delete", account.key, transport, id="nOsUcH00") == {"result": result}
+    assert api.call("delete", account.key, transport, id=support.UNKNOWN_ID) == {"result": result}
     assert api.call("delete", account.key, transport) == {"result": result}

@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 
-from tests.support import Account, Api, Db, history_rows, lift_cooldown, make_account, snapshot
+from tests import support
+from tests.support import Account, Api, Db, history_rows, lift_cooldown, persona_key, unchanged
 
 
 def write_series(api: Api, db: Db, key: str, var: str, values: list[Any], gap: int = 22_000) -> None:
@@ -89,9 +90,7 @@ def test_history_expired_points_never_returned(api: Api, db: Db, alice: Account)
     date_history_point(db, var, 2, seconds_ago=3600 - 60)
     date_history_point(db, var, 1, seconds_ago=3600 + 60)
 
-    history = api.call("history", alice.key, id=var)["history"]
-
-    assert [p["value"] for p in history] == [4, 3, 2]
+    assert api.history_values(alice.key, var) == [4, 3, 2]
 
 
 def test_history_latest_value_kept_when_older_than_expire(api: Api, db: Db, alice: Account) -> None:
@@ -118,11 +117,9 @@ def test_history_public_variable_without_key_succeeds(api: Api, db: Db, alice: A
 def test_history_private_variable_without_key_invalid_id(api: Api, db: Db, alice: Account, transport: str) -> None:
     var = api.create(alice.key)
     api.call("write", alice.key, id=var, value=1.0)
-    before = snapshot(db, alice)
 
-    assert api.call("history", None, transport, id=var) == {"result": "error_invalid_id"}
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.call("history", None, transport, id=var) == {"result": "error_invalid_id"}
 
 
 @pytest.mark.parametrize("public", [False, True])
@@ -131,16 +128,14 @@ def test_history_other_tenant_invalid_id_and_changes_nothing(
 ) -> None:
     var = api.create(alice.key, public=public)
     api.call("write", alice.key, id=var, value=1.0)
-    before = snapshot(db, alice)
 
-    assert api.call("history", bob.key, transport, id=var) == {"result": "error_invalid_id"}
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.call("history", bob.key, transport, id=var) == {"result": "error_invalid_id"}
 
 
 def test_history_unknown_id_invalid_id(api: Api, alice: Account, transport: str) -> None:
-    assert api.call("history", alice.key, transport, id="nOsUcH00") == {"result": "error_invalid_id"}
-    assert api.call("history", None, transport, id="nOsUcH00") == {"result": "error_invalid_id"}
+    assert api.call("history", alice.key, transport, id=support.UNKNOWN_ID) == {"result": "error_invalid_id"}
+    assert api.call("history", None, transport, id=support.UNKNOWN_ID) == {"result": "error_invalid_id"}
 
 
 @pytest.mark.parametrize(
@@ -157,13 +152,6 @@ def test_history_unknown_id_invalid_id(api: Api, alice: Account, transport: str)
 def test_history_order_of_checks(
     api: Api, db: Db, alice: Account, transport: str, who: str, id_: str | None, result: str
 ) -> None:
-    keys = {
-        "wrong": "WrongKey12345678",
-        "banned": make_account(db, banned=True).key,
-        "unconfirmed": make_account(db, confirmed=False).key,
-        "alice": alice.key,
-        "anonymous": None,
-    }
     if id_ == "public":
         id_ = api.create(alice.key, public=True)
-    assert api.call("history", keys[who], transport, id=id_) == {"result": result}
+    assert api.call("history", persona_key(db, who, alice), transport, id=id_) == {"result": result}

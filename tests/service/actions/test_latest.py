@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from tests.support import Account, Api, Db, lift_cooldown, make_account, snapshot
+from tests import support
+from tests.support import Account, Api, Db, lift_cooldown, persona_key, public_and_private, unchanged
 
 
 def test_latest_id_value_time_per_variable_in_order_exact_json(api: Api, alice: Account, transport: str) -> None:
@@ -72,33 +73,16 @@ def test_latest_no_variables_empty_list(api: Api, alice: Account, transport: str
 def test_latest_never_shows_another_tenants_variables(
     api: Api, db: Db, alice: Account, bob: Account, transport: str
 ) -> None:
-    api.create(alice.key, public=True)
-    api.create(alice.key)
+    public_and_private(api, alice)
     mine = api.create(bob.key)
-    before = snapshot(db, alice)
 
-    assert [item["id"] for item in api.call("latest", bob.key, transport)["list"]] == [mine]
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert [item["id"] for item in api.call("latest", bob.key, transport)["list"]] == [mine]
 
 
-@pytest.mark.parametrize(
-    ("who", "result"),
-    [
-        ("anonymous", "error_invalid_key"),
-        ("wrong", "error_invalid_key"),
-        ("banned", "error_banned"),
-        ("unconfirmed", "error_unconfirmed"),
-    ],
-)
+@pytest.mark.parametrize(("who", "result"), support.UNUSABLE_KEYS)
 def test_latest_refused_without_a_usable_key(
     api: Api, db: Db, alice: Account, transport: str, who: str, result: str
 ) -> None:
     api.create(alice.key, public=True)
-    keys = {
-        "anonymous": None,
-        "wrong": "WrongKey12345678",
-        "banned": make_account(db, banned=True).key,
-        "unconfirmed": make_account(db, confirmed=False).key,
-    }
-    assert api.call("latest", keys[who], transport) == {"result": result}
+    assert api.call("latest", persona_key(db, who, alice), transport) == {"result": result}

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import Account, Api, Db, make_account, snapshot
+from tests import support
+from tests.support import Account, Api, Db, persona_key, public_and_private, unchanged
 
 
 def test_list_ids_in_creation_order_exact_json(api: Api, alice: Account, transport: str) -> None:
@@ -24,53 +25,35 @@ def test_list_follows_the_account_order(api: Api, alice: Account) -> None:
     a, b, c = (api.create(alice.key) for _ in range(3))
     assert api.call("ordprev", alice.key, id=c) == {"result": "success"}
 
-    assert api.call("list", alice.key)["list"] == [a, c, b]
+    assert api.listed(alice.key) == [a, c, b]
 
 
 def test_list_leaves_out_a_deleted_variable(api: Api, alice: Account) -> None:
     a, b, c = (api.create(alice.key) for _ in range(3))
     assert api.call("delete", alice.key, id=b) == {"result": "success"}
 
-    assert api.call("list", alice.key)["list"] == [a, c]
+    assert api.listed(alice.key) == [a, c]
 
 
 def test_list_changes_nothing(api: Api, db: Db, alice: Account) -> None:
     api.create(alice.key)
-    before = snapshot(db, alice)
-    api.call("list", alice.key)
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        api.call("list", alice.key)
 
 
 def test_list_never_shows_another_tenants_variables(
     api: Api, db: Db, alice: Account, bob: Account, transport: str
 ) -> None:
-    api.create(alice.key, public=True)
-    api.create(alice.key)
+    public_and_private(api, alice)
     mine = api.create(bob.key)
-    before = snapshot(db, alice)
 
-    assert api.call("list", bob.key, transport) == {"result": "success", "list": [mine]}
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.call("list", bob.key, transport) == {"result": "success", "list": [mine]}
 
 
-@pytest.mark.parametrize(
-    ("who", "result"),
-    [
-        ("anonymous", "error_invalid_key"),
-        ("wrong", "error_invalid_key"),
-        ("banned", "error_banned"),
-        ("unconfirmed", "error_unconfirmed"),
-    ],
-)
+@pytest.mark.parametrize(("who", "result"), support.UNUSABLE_KEYS)
 def test_list_refused_without_a_usable_key(
     api: Api, db: Db, alice: Account, transport: str, who: str, result: str
 ) -> None:
     api.create(alice.key, public=True)
-    keys = {
-        "anonymous": None,
-        "wrong": "WrongKey12345678",
-        "banned": make_account(db, banned=True).key,
-        "unconfirmed": make_account(db, confirmed=False).key,
-    }
-    assert api.call("list", keys[who], transport) == {"result": result}
+    assert api.call("list", persona_key(db, who, alice), transport) == {"result": result}

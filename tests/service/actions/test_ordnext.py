@@ -2,17 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import Account, Api, Db, make_account, snapshot
+from tests import support
+from tests.support import Account, Api, Db, lock, make_account, unchanged
 
 
-def three(api: Api, account: Account) -> list[str]:
-    return [api.create(account.key, name=name) for name in ("A", "B", "C")]
-
-
-def order(api: Api, account: Account) -> list[str]:
-    data = api.call("list", account.key)
-    assert data["result"] == "success", data
-    return list(data["list"])
+def three(api: Api, account: Account, **params: object) -> list[str]:
+    return [api.create(account.key, name=name, **params) for name in ("A", "B", "C")]
 
 
 def test_ordnext_swaps_with_the_next_variable(api: Api, alice: Account, transport: str) -> None:
@@ -23,7 +18,7 @@ def test_ordnext_swaps_with_the_next_variable(api: Api, alice: Account, transpor
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     assert response.text == '{"result":"success"}'
-    assert order(api, alice) == [b, a, c]
+    assert api.listed(alice.key) == [b, a, c]
 
 
 def test_ordnext_repeated_moves_to_the_back_then_order_last(api: Api, db: Db, alice: Account) -> None:
@@ -31,12 +26,10 @@ def test_ordnext_repeated_moves_to_the_back_then_order_last(api: Api, db: Db, al
 
     assert api.call("ordnext", alice.key, id=a) == {"result": "success"}
     assert api.call("ordnext", alice.key, id=a) == {"result": "success"}
-    assert order(api, alice) == [b, c, a]
-    before = snapshot(db, alice)
+    assert api.listed(alice.key) == [b, c, a]
 
-    assert api.call("ordnext", alice.key, id=a) == {"result": "error_order_last"}
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.call("ordnext", alice.key, id=a) == {"result": "error_order_last"}
 
 
 def test_ordnext_undoes_ordprev(api: Api, alice: Account) -> None:
@@ -45,17 +38,16 @@ def test_ordnext_undoes_ordprev(api: Api, alice: Account) -> None:
     api.call("ordprev", alice.key, id=ids[1])
     assert api.call("ordnext", alice.key, id=ids[1]) == {"result": "success"}
 
-    assert order(api, alice) == ids
+    assert api.listed(alice.key) == ids
 
 
 def test_ordnext_last_variable_order_last_and_changes_nothing(api: Api, db: Db, alice: Account, transport: str) -> None:
     ids = three(api, alice)
-    before = snapshot(db, alice)
 
-    assert api.call("ordnext", alice.key, transport, id=ids[-1]) == {"result": "error_order_last"}
+    with unchanged(db, alice):
+        assert api.call("ordnext", alice.key, transport, id=ids[-1]) == {"result": "error_order_last"}
 
-    assert snapshot(db, alice) == before
-    assert order(api, alice) == ids
+    assert api.listed(alice.key) == ids
 
 
 def test_ordnext_only_variable_order_last(api: Api, alice: Account, transport: str) -> None:
@@ -69,7 +61,7 @@ def test_ordnext_skips_the_gap_a_deleted_variable_left(api: Api, alice: Account)
 
     assert api.call("ordnext", alice.key, id=a) == {"result": "success"}
 
-    assert order(api, alice) == [c, a]
+    assert api.listed(alice.key) == [c, a]
     assert api.call("ordnext", alice.key, id=a) == {"result": "error_order_last"}
 
 
@@ -79,34 +71,30 @@ def test_ordnext_new_variable_still_goes_last_after_reordering(api: Api, alice: 
 
     d = api.create(alice.key, name="D")
 
-    assert order(api, alice) == [a, c, b, d]
+    assert api.listed(alice.key) == [a, c, b, d]
 
 
 def test_ordnext_order_is_per_account(api: Api, db: Db, alice: Account, bob: Account) -> None:
     a, b = (api.create(alice.key, name=name) for name in ("A", "B"))
     bobs = three(api, bob)
-    before = snapshot(db, bob)
 
-    assert api.call("ordnext", alice.key, id=b) == {"result": "error_order_last"}
-    assert api.call("ordnext", alice.key, id=a) == {"result": "success"}
+    with unchanged(db, bob):
+        assert api.call("ordnext", alice.key, id=b) == {"result": "error_order_last"}
+        assert api.call("ordnext", alice.key, id=a) == {"result": "success"}
 
-    assert order(api, alice) == [b, a]
-    assert order(api, bob) == bobs
-    assert snapshot(db, bob) == before
+    assert api.listed(alice.key) == [b, a]
+    assert api.listed(bob.key) == bobs
 
 
 def test_ordnext_without_id_invalid_parameters(api: Api, db: Db, alice: Account, transport: str) -> None:
     three(api, alice)
-    before = snapshot(db, alice)
-
-    assert api.call("ordnext", alice.key, transport) == {"result": "error_invalid_parameters"}
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.call("ordnext", alice.key, transport) == {"result": "error_invalid_parameters"}
 
 
 def test_ordnext_unknown_id_invalid_id(api: Api, alice: Account, transport: str) -> None:
     three(api, alice)
-    assert api.call("ordnext", alice.key, transport, id="nOsUcH00") == {"result": "error_invalid_id"}
+    assert api.call("ordnext", alice.key, transport, id=support.UNKNOWN_ID) == {"result": "error_invalid_id"}
 
 
 @pytest.mark.parametrize(
@@ -114,55 +102,46 @@ def test_ordnext_unknown_id_invalid_id(api: Api, alice: Account, transport: str)
     [
         pytest.param(0, "error_locked", id="movable"),
         pytest.param(2, "error_locked", id="last-and-locked"),
-        pytest.param("nOsUcH00", "error_invalid_id", id="unknown-id-before-locked"),
+        pytest.param(support.UNKNOWN_ID, "error_invalid_id", id="unknown-id-before-locked"),
     ],
 )
 def test_ordnext_locked_account_refused_and_changes_nothing(
     api: Api, db: Db, alice: Account, transport: str, target: int | str, result: str
 ) -> None:
     ids = three(api, alice)
-    db.execute("UPDATE accounts SET locked = true WHERE id = $1", alice.id)
-    before = snapshot(db, alice)
+    lock(db, alice)
     var = ids[target] if isinstance(target, int) else target
 
-    assert api.call("ordnext", alice.key, transport, id=var) == {"result": result}
+    with unchanged(db, alice):
+        assert api.call("ordnext", alice.key, transport, id=var) == {"result": result}
 
-    assert snapshot(db, alice) == before
-    assert order(api, alice) == ids
+    assert api.listed(alice.key) == ids
 
 
 @pytest.mark.parametrize("public", [False, True])
 def test_ordnext_other_tenant_invalid_id_and_changes_nothing(
     api: Api, db: Db, alice: Account, bob: Account, transport: str, public: bool
 ) -> None:
-    ids = [api.create(alice.key, name=name, public=public) for name in ("A", "B")]
+    ids = three(api, alice, public=public)
     api.create(bob.key)
-    before, bobs = snapshot(db, alice), snapshot(db, bob)
 
-    assert api.call("ordnext", bob.key, transport, id=ids[0]) == {"result": "error_invalid_id"}
-
-    assert snapshot(db, alice) == before
-    assert snapshot(db, bob) == bobs
+    with unchanged(db, alice, bob):
+        assert api.call("ordnext", bob.key, transport, id=ids[0]) == {"result": "error_invalid_id"}
 
 
-@pytest.mark.parametrize("key", [None, "", "WrongKey12345678"])
+@pytest.mark.parametrize("key", support.NO_ACCOUNT_KEYS)
 def test_ordnext_anonymous_or_unknown_key_invalid_key(
     api: Api, db: Db, alice: Account, transport: str, key: str | None
 ) -> None:
-    ids = [api.create(alice.key, name=name, public=True) for name in ("A", "B")]
-    before = snapshot(db, alice)
+    ids = three(api, alice, public=True)
 
-    assert api.call("ordnext", key, transport, id=ids[0]) == {"result": "error_invalid_key"}
-    assert api.call("ordnext", key, transport) == {"result": "error_invalid_key"}
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.call("ordnext", key, transport, id=ids[0]) == {"result": "error_invalid_key"}
+        assert api.call("ordnext", key, transport) == {"result": "error_invalid_key"}
 
 
-@pytest.mark.parametrize(
-    ("flags", "result"),
-    [({"banned": True}, "error_banned"), ({"confirmed": False}, "error_unconfirmed")],
-)
+@pytest.mark.parametrize(("flags", "result"), support.ACCOUNT_STATES)
 def test_ordnext_account_state_refused(api: Api, db: Db, transport: str, flags: dict[str, bool], result: str) -> None:
     account = make_account(db, **flags)
-    assert api.call("ordnext", account.key, transport, id="nOsUcH00") == {"result": result}
+    assert api.call("ordnext", account.key, transport, id=support.UNKNOWN_ID) == {"result": result}
     assert api.call("ordnext", account.key, transport) == {"result": result}

@@ -4,64 +4,39 @@ import time
 
 import pytest
 
-from tests.support import Account, Api, Db, lift_cooldown, make_account, snapshot
+from tests import support
+from tests.support import Account, Api, Db, Sample, lift_cooldown, make_account, persona_key, unchanged
 
 
-@pytest.mark.parametrize(
-    ("type_", "written", "json_text"),
-    [
-        ("int", 48, "48"),
-        ("int", -(2**63), str(-(2**63))),
-        ("float", 25.3, "25.3"),
-        ("float", 20, "20.0"),
-        ("float", "0.30000000000000004", "0.30000000000000004"),
-        ("bool", True, "true"),
-        ("bool", False, "false"),
-        ("string", "VariPass is awesome!", '"VariPass is awesome!"'),
-        ("string", 'say "hi"', '"say \\"hi\\""'),
-    ],
-)
-def test_read_value_of_each_type_exact_compact_json(
-    api: Api, alice: Account, transport: str, type_: str, written: object, json_text: str
-) -> None:
-    var = api.create(alice.key, type=type_)
+@pytest.mark.parametrize("sample", support.SAMPLES, ids=str)
+def test_read_value_of_each_type_exact_compact_json(api: Api, alice: Account, transport: str, sample: Sample) -> None:
+    var = api.create(alice.key, type=sample.type)
     before = int(time.time())
-    assert api.call("write", alice.key, id=var, value=written) == {"result": "success"}
+    assert api.call("write", alice.key, id=var, value=sample.sent) == {"result": "success"}
     after = time.time()
 
     response = api.request(transport, action="read", key=alice.key, id=var)
 
     data = response.json()
+    assert data["value"] == sample.value and type(data["value"]) is type(sample.value)
     assert before <= data["time"] <= after
     assert data["time"] <= data["current"] <= time.time()
     assert response.text == (
-        f'{{"result":"success","value":{json_text},"time":{data["time"]},"current":{data["current"]}}}'
+        f'{{"result":"success","value":{sample.json},"time":{data["time"]},"current":{data["current"]}}}'
     )
 
 
-def test_read_unicode_string_reads_back_exactly(api: Api, alice: Account, transport: str) -> None:
-    var = api.create(alice.key, type="string")
-    api.call("write", alice.key, id=var, value="°C ünïcode ✓")
-
-    assert api.call("read", alice.key, transport, id=var)["value"] == "°C ünïcode ✓"
-
-
-@pytest.mark.parametrize(
-    ("type_", "zero", "json_text"),
-    [("int", 0, "0"), ("float", 0.0, "0.0"), ("bool", False, "false"), ("string", "", '""')],
-)
-def test_read_never_written_zero_value_at_creation_time(
-    api: Api, alice: Account, type_: str, zero: object, json_text: str
-) -> None:
+@pytest.mark.parametrize("zero", support.ZEROS, ids=str)
+def test_read_never_written_zero_value_at_creation_time(api: Api, alice: Account, zero: Sample) -> None:
     before = int(time.time())
-    var = api.create(alice.key, type=type_)
+    var = api.create(alice.key, type=zero.type)
     after = time.time()
 
     response = api.request(action="read", key=alice.key, id=var)
 
     data = response.json()
-    assert data["value"] == zero and type(data["value"]) is type(zero)
-    assert f'"value":{json_text},' in response.text
+    assert data["value"] == zero.value and type(data["value"]) is type(zero.value)
+    assert f'"value":{zero.json},' in response.text
     assert before <= data["time"] <= after
 
 
@@ -102,11 +77,8 @@ def test_read_public_variable_without_key_succeeds(api: Api, alice: Account, tra
 
 def test_read_private_variable_without_key_invalid_id(api: Api, db: Db, alice: Account, transport: str) -> None:
     var = api.create(alice.key)
-    before = snapshot(db, alice)
-
-    assert api.call("read", None, transport, id=var) == {"result": "error_invalid_id"}
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.call("read", None, transport, id=var) == {"result": "error_invalid_id"}
 
 
 @pytest.mark.parametrize("public", [False, True])
@@ -115,27 +87,22 @@ def test_read_other_tenant_invalid_id_and_changes_nothing(
 ) -> None:
     var = api.create(alice.key, public=public)
     api.call("write", alice.key, id=var, value=1.5)
-    before = snapshot(db, alice)
 
-    assert api.call("read", bob.key, transport, id=var) == {"result": "error_invalid_id"}
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.call("read", bob.key, transport, id=var) == {"result": "error_invalid_id"}
 
 
 def test_read_unknown_key_invalid_key_even_for_public_variable(api: Api, alice: Account, transport: str) -> None:
     var = api.create(alice.key, public=True)
-    assert api.call("read", "WrongKey12345678", transport, id=var) == {"result": "error_invalid_key"}
+    assert api.call("read", support.WRONG_KEY, transport, id=var) == {"result": "error_invalid_key"}
 
 
 def test_read_unknown_id_invalid_id(api: Api, alice: Account, transport: str) -> None:
-    assert api.call("read", alice.key, transport, id="nOsUcH00") == {"result": "error_invalid_id"}
-    assert api.call("read", None, transport, id="nOsUcH00") == {"result": "error_invalid_id"}
+    assert api.call("read", alice.key, transport, id=support.UNKNOWN_ID) == {"result": "error_invalid_id"}
+    assert api.call("read", None, transport, id=support.UNKNOWN_ID) == {"result": "error_invalid_id"}
 
 
-@pytest.mark.parametrize(
-    ("flags", "result"),
-    [({"banned": True}, "error_banned"), ({"confirmed": False}, "error_unconfirmed")],
-)
+@pytest.mark.parametrize(("flags", "result"), support.ACCOUNT_STATES)
 def test_read_account_state_refused(api: Api, db: Db, flags: dict[str, bool], result: str) -> None:
     account = make_account(db, **flags)
     assert api.call("read", account.key, id="whatever") == {"result": result}
@@ -150,17 +117,10 @@ def test_read_account_state_refused(api: Api, db: Db, flags: dict[str, bool], re
         ("alice", None, "error_invalid_parameters"),
         ("alice", "", "error_invalid_parameters"),
         ("anonymous", None, "error_invalid_parameters"),
-        ("alice", "nOsUcH00", "error_invalid_id"),
+        ("alice", support.UNKNOWN_ID, "error_invalid_id"),
     ],
 )
 def test_read_order_of_checks(
     api: Api, db: Db, alice: Account, transport: str, who: str, id_: str | None, result: str
 ) -> None:
-    keys = {
-        "wrong": "WrongKey12345678",
-        "banned": make_account(db, banned=True).key,
-        "unconfirmed": make_account(db, confirmed=False).key,
-        "alice": alice.key,
-        "anonymous": None,
-    }
-    assert api.call("read", keys[who], transport, id=id_) == {"result": result}
+    assert api.call("read", persona_key(db, who, alice), transport, id=id_) == {"result": result}

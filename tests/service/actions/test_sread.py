@@ -2,42 +2,22 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import Account, Api, Db, lift_cooldown, make_account, snapshot
+from tests import support
+from tests.support import Account, Api, Db, Sample, lift_cooldown, persona_key, unchanged
 
 
-@pytest.mark.parametrize(
-    ("type_", "written", "answer"),
-    [
-        ("int", 48, "success|48"),
-        ("int", "-17", "success|-17"),
-        ("int", str(2**63 - 1), f"success|{2**63 - 1}"),
-        ("float", 25.3, "success|25.3"),
-        ("float", 20, "success|20.0"),
-        ("float", "0.1234", "success|0.1234"),
-        ("float", "0.30000000000000004", "success|0.30000000000000004"),
-        ("bool", True, "success|true"),
-        ("bool", "0", "success|false"),
-        ("string", "VariPass is awesome!", "success|VariPass is awesome!"),
-        ("string", "°C ünïcode ✓", "success|°C ünïcode ✓"),
-        ("string", "", "success|"),
-    ],
-)
-def test_sread_value_of_each_type_exact_text(
-    api: Api, alice: Account, transport: str, type_: str, written: object, answer: str
-) -> None:
-    var = api.create(alice.key, type=type_)
-    assert api.call("write", alice.key, id=var, value=written) == {"result": "success"}
+@pytest.mark.parametrize("sample", support.SAMPLES, ids=str)
+def test_sread_value_of_each_type_exact_text(api: Api, alice: Account, transport: str, sample: Sample) -> None:
+    var = api.create(alice.key, type=sample.type)
+    assert api.call("write", alice.key, id=var, value=sample.sent) == {"result": "success"}
 
-    assert api.simple("sread", alice.key, transport, id=var) == answer
+    assert api.simple("sread", alice.key, transport, id=var) == f"success|{sample.text}"
 
 
-@pytest.mark.parametrize(
-    ("type_", "answer"),
-    [("int", "success|0"), ("float", "success|0.0"), ("bool", "success|false"), ("string", "success|")],
-)
-def test_sread_never_written_zero_value(api: Api, alice: Account, type_: str, answer: str) -> None:
-    var = api.create(alice.key, type=type_)
-    assert api.simple("sread", alice.key, id=var) == answer
+@pytest.mark.parametrize("zero", support.ZEROS, ids=str)
+def test_sread_never_written_zero_value(api: Api, alice: Account, zero: Sample) -> None:
+    var = api.create(alice.key, type=zero.type)
+    assert api.simple("sread", alice.key, id=var) == f"success|{zero.text}"
 
 
 def test_sread_agrees_with_read_after_writes(api: Api, db: Db, alice: Account) -> None:
@@ -59,11 +39,8 @@ def test_sread_public_variable_without_key_succeeds(api: Api, alice: Account, tr
 
 def test_sread_private_variable_without_key_invalid_id(api: Api, db: Db, alice: Account, transport: str) -> None:
     var = api.create(alice.key)
-    before = snapshot(db, alice)
-
-    assert api.simple("sread", None, transport, id=var) == "error_invalid_id"
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.simple("sread", None, transport, id=var) == "error_invalid_id"
 
 
 @pytest.mark.parametrize("public", [False, True])
@@ -72,22 +49,20 @@ def test_sread_other_tenant_invalid_id_and_changes_nothing(
 ) -> None:
     var = api.create(alice.key, public=public)
     api.call("write", alice.key, id=var, value=1.5)
-    before = snapshot(db, alice)
 
-    assert api.simple("sread", bob.key, transport, id=var) == "error_invalid_id"
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.simple("sread", bob.key, transport, id=var) == "error_invalid_id"
 
 
 def test_sread_unknown_id_invalid_id(api: Api, alice: Account, transport: str) -> None:
-    assert api.simple("sread", alice.key, transport, id="nOsUcH00") == "error_invalid_id"
-    assert api.simple("sread", None, transport, id="nOsUcH00") == "error_invalid_id"
+    assert api.simple("sread", alice.key, transport, id=support.UNKNOWN_ID) == "error_invalid_id"
+    assert api.simple("sread", None, transport, id=support.UNKNOWN_ID) == "error_invalid_id"
 
 
 @pytest.mark.parametrize(
     ("who", "id_", "answer"),
     [
-        ("wrong", "nOsUcH00", "error_invalid_key"),
+        ("wrong", support.UNKNOWN_ID, "error_invalid_key"),
         ("wrong", None, "error_invalid_key"),
         ("banned", None, "error_banned"),
         ("unconfirmed", None, "error_unconfirmed"),
@@ -98,11 +73,4 @@ def test_sread_unknown_id_invalid_id(api: Api, alice: Account, transport: str) -
 def test_sread_errors_bare_text_in_check_order(
     api: Api, db: Db, alice: Account, transport: str, who: str, id_: str | None, answer: str
 ) -> None:
-    keys = {
-        "wrong": "WrongKey12345678",
-        "banned": make_account(db, banned=True).key,
-        "unconfirmed": make_account(db, confirmed=False).key,
-        "alice": alice.key,
-        "anonymous": None,
-    }
-    assert api.simple("sread", keys[who], transport, id=id_) == answer
+    assert api.simple("sread", persona_key(db, who, alice), transport, id=id_) == answer

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import Account, Api, Db, history_rows, lift_cooldown, make_account, snapshot
+from tests import support
+from tests.support import Account, Api, Db, history_rows, lift_cooldown, persona_key, unchanged
 
 
 def test_stoggle_never_written_bool_becomes_true(api: Api, alice: Account, transport: str) -> None:
@@ -22,7 +23,7 @@ def test_stoggle_flips_back_and_forth_as_text(api: Api, db: Db, alice: Account) 
     lift_cooldown(db, var)
     assert api.simple("stoggle", alice.key, id=var) == "success|true"
 
-    assert [p["value"] for p in api.call("history", alice.key, id=var)["history"]] == [True, False, True]
+    assert api.history_values(alice.key, var) == [True, False, True]
     assert history_rows(db, var) == 3
 
 
@@ -31,11 +32,10 @@ def test_stoggle_within_cooldown_error_cooldown_and_changes_nothing(
 ) -> None:
     var = api.create(alice.key, type="bool")
     assert api.simple("stoggle", alice.key, transport, id=var) == "success|true"
-    before = snapshot(db, alice)
 
-    assert api.simple("stoggle", alice.key, transport, id=var) == "error_cooldown"
+    with unchanged(db, alice):
+        assert api.simple("stoggle", alice.key, transport, id=var) == "error_cooldown"
 
-    assert snapshot(db, alice) == before
     assert api.simple("sread", alice.key, id=var) == "success|true"
 
 
@@ -44,11 +44,9 @@ def test_stoggle_not_bool_error_not_bool_and_changes_nothing(
     api: Api, db: Db, alice: Account, transport: str, type_: str
 ) -> None:
     var = api.create(alice.key, type=type_)
-    before = snapshot(db, alice)
 
-    assert api.simple("stoggle", alice.key, transport, id=var) == "error_not_bool"
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.simple("stoggle", alice.key, transport, id=var) == "error_not_bool"
 
 
 def test_stoggle_not_bool_beats_cooldown(api: Api, alice: Account) -> None:
@@ -62,27 +60,23 @@ def test_stoggle_other_tenant_invalid_id_and_changes_nothing(
     api: Api, db: Db, alice: Account, bob: Account, transport: str, type_: str, public: bool
 ) -> None:
     var = api.create(alice.key, type=type_, public=public)
-    before = snapshot(db, alice)
 
-    assert api.simple("stoggle", bob.key, transport, id=var) == "error_invalid_id"
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.simple("stoggle", bob.key, transport, id=var) == "error_invalid_id"
 
 
-def test_stoggle_anonymous_invalid_key_even_for_public_variable(
-    api: Api, db: Db, alice: Account, transport: str
+@pytest.mark.parametrize("key", support.NO_ACCOUNT_KEYS)
+def test_stoggle_anonymous_or_unknown_key_invalid_key_even_for_public_variable(
+    api: Api, db: Db, alice: Account, transport: str, key: str | None
 ) -> None:
     var = api.create(alice.key, type="bool", public=True)
-    before = snapshot(db, alice)
 
-    assert api.simple("stoggle", None, transport, id=var) == "error_invalid_key"
-    assert api.simple("stoggle", "WrongKey12345678", transport, id=var) == "error_invalid_key"
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.simple("stoggle", key, transport, id=var) == "error_invalid_key"
 
 
 def test_stoggle_unknown_id_invalid_id(api: Api, alice: Account, transport: str) -> None:
-    assert api.simple("stoggle", alice.key, transport, id="nOsUcH00") == "error_invalid_id"
+    assert api.simple("stoggle", alice.key, transport, id=support.UNKNOWN_ID) == "error_invalid_id"
 
 
 @pytest.mark.parametrize(
@@ -99,11 +93,4 @@ def test_stoggle_unknown_id_invalid_id(api: Api, alice: Account, transport: str)
 def test_stoggle_errors_bare_text_in_check_order(
     api: Api, db: Db, alice: Account, transport: str, who: str, id_: str | None, answer: str
 ) -> None:
-    keys = {
-        "wrong": "WrongKey12345678",
-        "banned": make_account(db, banned=True).key,
-        "unconfirmed": make_account(db, confirmed=False).key,
-        "alice": alice.key,
-        "anonymous": None,
-    }
-    assert api.simple("stoggle", keys[who], transport, id=id_) == answer
+    assert api.simple("stoggle", persona_key(db, who, alice), transport, id=id_) == answer

@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from tests.support import Account, Api, Db, history_rows, lift_cooldown, make_account, snapshot
+from tests import support
+from tests.support import Account, Api, Db, history_rows, lift_cooldown, persona_key, unchanged
 
 
 def test_toggle_never_written_bool_becomes_true_exact_json(api: Api, alice: Account, transport: str) -> None:
@@ -38,7 +39,7 @@ def test_toggle_twice_flips_back_and_records_history(api: Api, db: Db, alice: Ac
 
     assert api.call("toggle", alice.key, id=var)["value"] is False
 
-    assert [p["value"] for p in api.call("history", alice.key, id=var)["history"]] == [False, True]
+    assert api.history_values(alice.key, var) == [False, True]
     assert history_rows(db, var) == 2
 
 
@@ -57,22 +58,19 @@ def test_toggle_within_cooldown_error_cooldown_and_changes_nothing(
 ) -> None:
     var = api.create(alice.key, type="bool")
     assert api.call("toggle", alice.key, transport, id=var)["result"] == "success"
-    before = snapshot(db, alice)
 
-    assert api.call("toggle", alice.key, transport, id=var) == {"result": "error_cooldown"}
+    with unchanged(db, alice):
+        assert api.call("toggle", alice.key, transport, id=var) == {"result": "error_cooldown"}
 
-    assert snapshot(db, alice) == before
     assert api.call("read", alice.key, id=var)["value"] is True
 
 
 def test_toggle_right_after_a_write_error_cooldown(api: Api, db: Db, alice: Account) -> None:
     var = api.create(alice.key, type="bool")
     api.call("write", alice.key, id=var, value=False)
-    before = snapshot(db, alice)
 
-    assert api.call("toggle", alice.key, id=var) == {"result": "error_cooldown"}
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.call("toggle", alice.key, id=var) == {"result": "error_cooldown"}
 
 
 @pytest.mark.parametrize("type_", ["int", "float", "string"])
@@ -80,11 +78,9 @@ def test_toggle_not_bool_error_not_bool_and_changes_nothing(
     api: Api, db: Db, alice: Account, transport: str, type_: str
 ) -> None:
     var = api.create(alice.key, type=type_)
-    before = snapshot(db, alice)
 
-    assert api.call("toggle", alice.key, transport, id=var) == {"result": "error_not_bool"}
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.call("toggle", alice.key, transport, id=var) == {"result": "error_not_bool"}
 
 
 def test_toggle_not_bool_beats_cooldown(api: Api, alice: Account) -> None:
@@ -99,27 +95,23 @@ def test_toggle_other_tenant_invalid_id_and_changes_nothing(
 ) -> None:
     # An unknown id beats not_bool: bob never learns that the id exists, nor its type.
     var = api.create(alice.key, type=type_, public=public)
-    before = snapshot(db, alice)
 
-    assert api.call("toggle", bob.key, transport, id=var) == {"result": "error_invalid_id"}
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.call("toggle", bob.key, transport, id=var) == {"result": "error_invalid_id"}
 
 
-def test_toggle_anonymous_invalid_key_even_for_public_variable(
-    api: Api, db: Db, alice: Account, transport: str
+@pytest.mark.parametrize("key", support.NO_ACCOUNT_KEYS)
+def test_toggle_anonymous_or_unknown_key_invalid_key_even_for_public_variable(
+    api: Api, db: Db, alice: Account, transport: str, key: str | None
 ) -> None:
     var = api.create(alice.key, type="bool", public=True)
-    before = snapshot(db, alice)
 
-    assert api.call("toggle", None, transport, id=var) == {"result": "error_invalid_key"}
-    assert api.call("toggle", "WrongKey12345678", transport, id=var) == {"result": "error_invalid_key"}
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.call("toggle", key, transport, id=var) == {"result": "error_invalid_key"}
 
 
 def test_toggle_unknown_id_invalid_id(api: Api, alice: Account, transport: str) -> None:
-    assert api.call("toggle", alice.key, transport, id="nOsUcH00") == {"result": "error_invalid_id"}
+    assert api.call("toggle", alice.key, transport, id=support.UNKNOWN_ID) == {"result": "error_invalid_id"}
 
 
 @pytest.mark.parametrize(
@@ -137,11 +129,4 @@ def test_toggle_unknown_id_invalid_id(api: Api, alice: Account, transport: str) 
 def test_toggle_order_of_checks(
     api: Api, db: Db, alice: Account, transport: str, who: str, id_: str | None, result: str
 ) -> None:
-    keys = {
-        "wrong": "WrongKey12345678",
-        "banned": make_account(db, banned=True).key,
-        "unconfirmed": make_account(db, confirmed=False).key,
-        "alice": alice.key,
-        "anonymous": None,
-    }
-    assert api.call("toggle", keys[who], transport, id=id_) == {"result": result}
+    assert api.call("toggle", persona_key(db, who, alice), transport, id=id_) == {"result": result}

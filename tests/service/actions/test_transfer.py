@@ -4,7 +4,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.support import Account, Api, Db, history_rows, lift_cooldown, make_account, snapshot
+from tests import support
+from tests.support import Account, Api, Db, history_rows, lift_cooldown, lock, make_account, persona_key, unchanged
 
 
 @pytest.fixture
@@ -33,8 +34,8 @@ def test_transfer_moves_the_variable_with_its_history_to_the_end_of_the_target(
 
     assert api.call("transfer", alice.key, transport, id=var, target=carol.email) == {"result": "success"}
 
-    assert api.call("list", alice.key)["list"] == [kept]
-    assert api.call("list", carol.key)["list"] == [*theirs, var]
+    assert api.listed(alice.key) == [kept]
+    assert api.listed(carol.key) == [*theirs, var]
     assert api.call("info", carol.key, id=var) == info
     assert api.call("history", carol.key, id=var)["history"] == history
     assert db.fetchval("SELECT array_agg(DISTINCT account_id) FROM history WHERE variable_id = $1", var) == [carol.id]
@@ -62,14 +63,14 @@ def test_transfer_target_email_matched_case_insensitively(
 
     assert api.call("transfer", alice.key, id=var, target=case(carol.email)) == {"result": "success"}
 
-    assert api.call("list", carol.key)["list"] == [var]
+    assert api.listed(carol.key) == [var]
 
 
 def test_transfer_into_an_empty_account(api: Api, alice: Account, carol: Account) -> None:
     var = api.create(alice.key)
     assert api.call("transfer", alice.key, id=var, target=carol.email) == {"result": "success"}
-    assert api.call("list", carol.key)["list"] == [var]
-    assert api.call("list", alice.key)["list"] == []
+    assert api.listed(carol.key) == [var]
+    assert api.listed(alice.key) == []
 
 
 @pytest.mark.parametrize("case", [str, str.upper])
@@ -78,32 +79,27 @@ def test_transfer_to_yourself_succeeds_and_changes_nothing(
 ) -> None:
     first = written_variable(api, db, alice.key)
     api.create(alice.key)
-    before = snapshot(db, alice)
 
-    result = api.call("transfer", alice.key, transport, id=first, target=case(alice.email))
+    with unchanged(db, alice):
+        result = api.call("transfer", alice.key, transport, id=first, target=case(alice.email))
 
     assert result == {"result": "success"}
-    assert snapshot(db, alice) == before
 
 
 def test_transfer_to_yourself_at_your_max_variables_succeeds(api: Api, db: Db) -> None:
     # Nothing moves, so neither the limit nor the (disabled) transfers setting applies.
     owner = make_account(db, max_variables=1, transfers_enabled=False)
     var = api.create(owner.key)
-    before = snapshot(db, owner)
 
-    assert api.call("transfer", owner.key, id=var, target=owner.email) == {"result": "success"}
-
-    assert snapshot(db, owner) == before
+    with unchanged(db, owner):
+        assert api.call("transfer", owner.key, id=var, target=owner.email) == {"result": "success"}
 
 
 def refused(api: Api, db: Db, source: Account, target: Account | None, var: str, email: str, transport: str) -> str:
     """Ask for a transfer that must fail; assert that neither side changed, return the result."""
     accounts = [source] if target is None else [source, target]
-    before = [snapshot(db, a) for a in accounts]
-    result = api.call("transfer", source.key, transport, id=var, target=email)["result"]
-    assert [snapshot(db, a) for a in accounts] == before
-    return str(result)
+    with unchanged(db, *accounts):
+        return str(api.call("transfer", source.key, transport, id=var, target=email)["result"])
 
 
 def test_transfer_unknown_target_user_not_found(api: Api, db: Db, alice: Account, transport: str) -> None:
@@ -139,7 +135,7 @@ def test_transfer_target_one_below_its_max_variables_succeeds(api: Api, db: Db, 
 
 def test_transfer_locked_source_error_locked(api: Api, db: Db, alice: Account, carol: Account, transport: str) -> None:
     var = api.create(alice.key)
-    db.execute("UPDATE accounts SET locked = true WHERE id = $1", alice.id)
+    lock(db, alice)
     assert refused(api, db, alice, carol, var, carol.email, transport) == "error_locked"
 
 
@@ -149,11 +145,11 @@ def test_transfer_another_accounts_id_invalid_id(
     theirs = api.create(bob.key, public=True)
     assert refused(api, db, alice, bob, theirs, carol.email, transport) == "error_invalid_id"
     assert refused(api, db, alice, bob, theirs, alice.email, transport) == "error_invalid_id"
-    assert api.call("list", bob.key)["list"] == [theirs]
+    assert api.listed(bob.key) == [theirs]
 
 
 def test_transfer_unknown_id_invalid_id(api: Api, db: Db, alice: Account, carol: Account) -> None:
-    assert refused(api, db, alice, carol, "nOsUcH00", carol.email, "get") == "error_invalid_id"
+    assert refused(api, db, alice, carol, support.UNKNOWN_ID, carol.email, "get") == "error_invalid_id"
 
 
 @pytest.mark.parametrize(
@@ -185,48 +181,29 @@ def test_transfer_order_of_checks(
     assert refused(api, db, alice, None, ids[var], targets[target], "get") == result
 
 
-@pytest.mark.parametrize("params", [{"target": "nobody-here@example.com"}, {"id": "nOsUcH00"}, {}])
+@pytest.mark.parametrize("params", [{"target": "nobody-here@example.com"}, {"id": support.UNKNOWN_ID}, {}])
 def test_transfer_missing_parameter_invalid_parameters(
     api: Api, db: Db, alice: Account, transport: str, params: dict[str, str]
 ) -> None:
     # Missing parameters (check 4) beat an unknown id or target.
-    before = snapshot(db, alice)
-    assert api.call("transfer", alice.key, transport, **params) == {"result": "error_invalid_parameters"}
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.call("transfer", alice.key, transport, **params) == {"result": "error_invalid_parameters"}
 
 
 def test_transfer_missing_target_invalid_parameters(api: Api, db: Db, alice: Account, transport: str) -> None:
     var = api.create(alice.key)
-    before = snapshot(db, alice)
-
-    assert api.call("transfer", alice.key, transport, id=var) == {"result": "error_invalid_parameters"}
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.call("transfer", alice.key, transport, id=var) == {"result": "error_invalid_parameters"}
 
 
-@pytest.mark.parametrize(
-    ("who", "result"),
-    [
-        ("anonymous", "error_invalid_key"),
-        ("wrong", "error_invalid_key"),
-        ("banned", "error_banned"),
-        ("unconfirmed", "error_unconfirmed"),
-    ],
-)
+@pytest.mark.parametrize(("who", "result"), support.UNUSABLE_KEYS)
 def test_transfer_refused_without_a_usable_key(
     api: Api, db: Db, alice: Account, carol: Account, transport: str, who: str, result: str
 ) -> None:
     var = api.create(alice.key, public=True)
-    keys = {
-        "anonymous": None,
-        "wrong": "WrongKey12345678",
-        "banned": make_account(db, banned=True).key,
-        "unconfirmed": make_account(db, confirmed=False).key,
-    }
-    before = snapshot(db, alice)
+    key = persona_key(db, who, alice)
 
-    assert api.call("transfer", keys[who], transport, id=var, target=carol.email) == {"result": result}
-    # A bad key beats missing parameters.
-    assert api.call("transfer", keys[who], transport) == {"result": result}
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.call("transfer", key, transport, id=var, target=carol.email) == {"result": result}
+        # A bad key beats missing parameters.
+        assert api.call("transfer", key, transport) == {"result": result}

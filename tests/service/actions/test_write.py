@@ -4,38 +4,18 @@ import math
 
 import pytest
 
-from tests.support import Account, Api, Db, history_rows, lift_cooldown, make_account, snapshot
+from tests import support
+from tests.support import Account, Api, Db, Sample, history_rows, lift_cooldown, make_account, unchanged
 
 
-@pytest.mark.parametrize(
-    ("type_", "sent", "read_back"),
-    [
-        ("int", 48, 48),
-        ("int", "-17", -17),
-        ("int", str(2**63 - 1), 2**63 - 1),
-        ("float", 25.3, 25.3),
-        ("float", "0.1234", 0.1234),
-        ("float", 20, 20.0),
-        ("float", "1e3", 1000.0),
-        ("bool", True, True),
-        ("bool", "FALSE", False),
-        ("bool", "1", True),
-        ("string", "VariPass is awesome!", "VariPass is awesome!"),
-        ("string", "°C ünïcode ✓", "°C ünïcode ✓"),
-        ("string", "", ""),
-    ],
-)
-def test_write_value_of_its_type_reads_back_exactly(
-    api: Api, alice: Account, transport: str, type_: str, sent: object, read_back: object
-) -> None:
-    var = api.create(alice.key, type=type_)
-    if transport != "json" and isinstance(sent, bool):
-        sent = str(sent).lower()
+@pytest.mark.parametrize("sample", support.SAMPLES, ids=str)
+def test_write_value_of_its_type_reads_back_exactly(api: Api, alice: Account, transport: str, sample: Sample) -> None:
+    var = api.create(alice.key, type=sample.type)
 
-    assert api.call("write", alice.key, transport, id=var, value=sent) == {"result": "success"}
+    assert api.call("write", alice.key, transport, id=var, value=sample.sent) == {"result": "success"}
 
     data = api.call("read", alice.key, id=var)
-    assert data["value"] == read_back and type(data["value"]) is type(read_back)
+    assert data["value"] == sample.value and type(data["value"]) is type(sample.value)
 
 
 def test_write_float_keeps_its_decimal_point(api: Api, alice: Account) -> None:
@@ -44,32 +24,13 @@ def test_write_float_keeps_its_decimal_point(api: Api, alice: Account) -> None:
     assert '"value":20.0,' in api.request(action="read", key=alice.key, id=var).text
 
 
-@pytest.mark.parametrize(
-    ("type_", "bad"),
-    [
-        ("int", "12.5"),
-        ("int", "abc"),
-        ("int", str(2**63)),
-        ("int", "1_000"),
-        ("float", "nan"),
-        ("float", "inf"),
-        ("float", "-Infinity"),
-        ("float", "1e999"),
-        ("float", "12,5"),
-        ("bool", "yes"),
-        ("bool", "2"),
-        ("string", "x" * 1025),
-    ],
-)
+@pytest.mark.parametrize(("type_", "bad"), support.NOT_OF_ITS_TYPE)
 def test_write_value_not_of_its_type_invalid_parameters(
     api: Api, db: Db, alice: Account, transport: str, type_: str, bad: str
 ) -> None:
     var = api.create(alice.key, type=type_)
-    before = snapshot(db, alice)
-
-    assert api.call("write", alice.key, transport, id=var, value=bad)["result"] == "error_invalid_parameters"
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.call("write", alice.key, transport, id=var, value=bad)["result"] == "error_invalid_parameters"
 
 
 @pytest.mark.parametrize(
@@ -79,13 +40,13 @@ def test_write_json_value_not_of_its_type_invalid_parameters(
     api: Api, db: Db, alice: Account, type_: str, bad: object
 ) -> None:
     var = api.create(alice.key, type=type_)
-    before = snapshot(db, alice)
-    if isinstance(bad, float) and math.isinf(bad):
-        response = api.http.post("/", content=f'{{"key":"{alice.key}","action":"write","id":"{var}","value":1e999}}')
-    else:
-        response = api.request("json", action="write", key=alice.key, id=var, value=bad)
-    assert response.json() == {"result": "error_invalid_parameters"}
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        if isinstance(bad, float) and math.isinf(bad):
+            body = f'{{"key":"{alice.key}","action":"write","id":"{var}","value":1e999}}'
+            response = api.http.post("/", content=body)
+        else:
+            response = api.request("json", action="write", key=alice.key, id=var, value=bad)
+        assert response.json() == {"result": "error_invalid_parameters"}
 
 
 def test_write_without_value_invalid_parameters(api: Api, alice: Account, transport: str) -> None:
@@ -96,11 +57,10 @@ def test_write_without_value_invalid_parameters(api: Api, alice: Account, transp
 def test_write_within_cooldown_refused_and_changes_nothing(api: Api, db: Db, alice: Account, transport: str) -> None:
     var = api.create(alice.key)
     assert api.call("write", alice.key, transport, id=var, value=1.5)["result"] == "success"
-    before = snapshot(db, alice)
 
-    assert api.call("write", alice.key, transport, id=var, value=2.5) == {"result": "error_cooldown"}
+    with unchanged(db, alice):
+        assert api.call("write", alice.key, transport, id=var, value=2.5) == {"result": "error_cooldown"}
 
-    assert snapshot(db, alice) == before
     assert api.call("read", alice.key, id=var)["value"] == 1.5
 
 
@@ -140,29 +100,24 @@ def test_write_other_tenant_invalid_id_and_changes_nothing(
     api: Api, db: Db, alice: Account, bob: Account, transport: str
 ) -> None:
     var = api.create(alice.key, public=True)
-    before = snapshot(db, alice)
-
-    assert api.call("write", bob.key, transport, id=var, value=1.0) == {"result": "error_invalid_id"}
-
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.call("write", bob.key, transport, id=var, value=1.0) == {"result": "error_invalid_id"}
 
 
-def test_write_anonymous_invalid_key(api: Api, db: Db, alice: Account, transport: str) -> None:
+@pytest.mark.parametrize("key", support.NO_ACCOUNT_KEYS)
+def test_write_anonymous_or_unknown_key_invalid_key(
+    api: Api, db: Db, alice: Account, transport: str, key: str | None
+) -> None:
     var = api.create(alice.key, public=True)
-    before = snapshot(db, alice)
-    assert api.call("write", None, transport, id=var, value=1.0) == {"result": "error_invalid_key"}
-    assert api.call("write", "WrongKey12345678", transport, id=var, value=1.0) == {"result": "error_invalid_key"}
-    assert snapshot(db, alice) == before
+    with unchanged(db, alice):
+        assert api.call("write", key, transport, id=var, value=1.0) == {"result": "error_invalid_key"}
 
 
 def test_write_unknown_id_invalid_id(api: Api, alice: Account) -> None:
-    assert api.call("write", alice.key, id="nOsUcH00", value=1) == {"result": "error_invalid_id"}
+    assert api.call("write", alice.key, id=support.UNKNOWN_ID, value=1) == {"result": "error_invalid_id"}
 
 
-@pytest.mark.parametrize(
-    ("flags", "result"),
-    [({"banned": True}, "error_banned"), ({"confirmed": False}, "error_unconfirmed")],
-)
+@pytest.mark.parametrize(("flags", "result"), support.ACCOUNT_STATES)
 def test_write_account_state_refused(api: Api, db: Db, flags: dict[str, bool], result: str) -> None:
     account = make_account(db, **flags)
     assert api.call("write", account.key, id="whatever", value=1) == {"result": result}
