@@ -1,4 +1,5 @@
-"""The Starlette application: routes, lifespan and the one place failures become answers."""
+"""The ASGI application: the protocol endpoint, /healthz, the lifespan, and the one place
+failures become answers."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service import encode, transport
 from service.db import history as db_history
 from service.db.notify import Notifier
-from service.db.pool import Pool, create_pool
+from service.db.pool import Database, create_database
 from service.dispatch import answer_of, dispatch
 from service.results import Result, VariPassError
 from service.settings import Settings
@@ -30,16 +32,16 @@ DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, async
 
 @dataclass(frozen=True, slots=True)
 class State:
-    pool: Pool
+    database: Database
     notifier: Notifier
 
 
-async def _prune_forever(pool: Pool, interval: float) -> None:
+async def _prune_forever(database: Database, interval: float) -> None:
     """Delete expired history in the background; one replica at a time does it."""
     while True:
         await asyncio.sleep(interval)
         try:
-            async with pool.acquire() as conn, conn.transaction():
+            async with database.connection() as conn, conn.transaction():
                 if await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext('varistore_prune'))"):
                     while await db_history.prune_expired(conn) > 0:
                         pass
@@ -47,30 +49,31 @@ async def _prune_forever(pool: Pool, interval: float) -> None:
             log.warning("history pruning failed: %s", exc)
 
 
-def create_app(settings: Settings, database_url: str) -> Starlette:
+def create_app(settings: Settings, database_url: str) -> ASGIApp:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        pool = await create_pool(database_url, settings)
+        database = await create_database(database_url, settings)
         notifier = Notifier(database_url)
         notifier.start()
-        pruner = asyncio.create_task(_prune_forever(pool, settings.prune_interval))
-        app.state.varistore = State(pool, notifier)
+        pruner = asyncio.create_task(_prune_forever(database, settings.prune_interval))
+        app.state.varistore = State(database, notifier)
         try:
             yield
         finally:
             pruner.cancel()
             await asyncio.gather(pruner, return_exceptions=True)
             await notifier.close()
-            await pool.close()
+            await database.close()
 
     async def api(request: Request) -> Response:
-        state: State = request.app.state.varistore
+        state: State = starlette.state.varistore
         version = request.scope.get("http_version", "1.1")
-        answer = answer_of(transport.query_action(request))
+        fields = transport.query_fields(request)
+        answer = answer_of(fields.get("action"))  # styles an error before the body is read
         try:
-            raw = await transport.parse(request, settings.max_body_bytes)
+            raw = await transport.parse(request, fields, settings.max_body_bytes)
             answer = answer_of(raw.action)
-            outcome = await dispatch(raw, state.pool, settings.plan)
+            outcome = await dispatch(raw, state.database, settings.plan)
         except VariPassError as exc:
             return encode.failure(exc.result, exc.status, answer, version)
         except DATABASE_ERRORS:
@@ -82,14 +85,27 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
     async def healthz(request: Request) -> Response:
         state: State = request.app.state.varistore
         try:
-            async with state.pool.acquire(timeout=2) as conn:
+            async with state.database.connection(timeout=2) as conn:
                 await conn.fetchval("SELECT 1", timeout=2)
         except DATABASE_ERRORS:
             return JSONResponse({"status": "unavailable"}, 503)
         return JSONResponse({"status": "ok"})
 
-    routes = [Route("/", api, methods=["GET", "POST"]), Route("/healthz", healthz, methods=["GET"])]
+    starlette = Starlette(routes=[Route("/healthz", healthz, methods=["GET"])], lifespan=lifespan)
     # Devices never follow redirects: no trailing-slash redirects, ever (DESIGN.md §3).
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.router.redirect_slashes = False
+    starlette.router.redirect_slashes = False
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        # The protocol endpoint skips Starlette's router and middleware: they cost a tenth of a
+        # request's CPU on the hot path (tests/bench/write_path.py), and `api` handles its own
+        # failures. Everything else (lifespan, /healthz, 404) is Starlette's.
+        if scope["type"] == "http" and scope["path"] == "/":
+            if scope["method"] in ("GET", "POST"):
+                response = await api(Request(scope, receive))
+            else:
+                response = Response(status_code=405, headers={"Allow": "GET, POST"})
+            await response(scope, receive, send)
+        else:
+            await starlette(scope, receive, send)
+
     return app

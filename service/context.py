@@ -8,6 +8,7 @@ from typing import Any
 
 from service.auth import Access
 from service.db import variables as db_variables
+from service.db.accounts import IPAddress
 from service.db.pool import Connection
 from service.db.variables import Variable
 from service.results import Result, VariPassError
@@ -22,7 +23,7 @@ class Ctx:
     # inside its own statement (ActionSpec.checks_key) with key_hash and client_ip.
     access: Access | None
     key_hash: bytes | None
-    client_ip: str | None
+    client_ip: IPAddress | None
     plan: Plan
 
     @property

@@ -13,7 +13,7 @@ from service.actions import listing, transfer, values, variables
 from service.auth import check_access, key_hash
 from service.context import Ctx
 from service.db.accounts import select_access
-from service.db.pool import Pool
+from service.db.pool import Database
 from service.params import CreateParams, EditParams, IdParams, NoParams, Params, TransferParams, WriteParams, present
 from service.results import Outcome, Result, VariPassError
 from service.settings import Plan
@@ -66,7 +66,7 @@ def answer_of(action: str | None) -> Answer:
     return spec.answer if spec is not None else Answer.JSON
 
 
-async def dispatch(raw: RawRequest, pool: Pool, plan: Plan) -> Outcome:
+async def dispatch(raw: RawRequest, database: Database, plan: Plan) -> Outcome:
     """Run one request through the checks of DESIGN.md §3, first failure wins."""
     if raw.action is None:
         raise VariPassError(Result.ERROR_NO_REQUEST)
@@ -79,7 +79,7 @@ async def dispatch(raw: RawRequest, pool: Pool, plan: Plan) -> Outcome:
     except ValidationError:
         params = None
     hashed = key_hash(raw.key) if raw.key is not None else None
-    async with pool.acquire() as conn:
+    async with database.connection() as conn:
         if spec.checks_key and hashed is not None and params is not None:
             return await spec.handler(Ctx(conn, None, hashed, raw.client_ip, plan), params)
         access = check_access(await select_access(conn, hashed, raw.client_ip), public=public)

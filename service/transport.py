@@ -7,6 +7,7 @@ spaces, empty `&&` segments, unknown parameters), which the stdlib's parse_qsl t
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
+from service.db.accounts import IPAddress
 from service.results import Result, VariPassError
 
 
@@ -23,7 +25,7 @@ class RawRequest:
     action: str | None
     key: str | None
     fields: dict[str, Any]
-    client_ip: str | None
+    client_ip: IPAddress | None
 
 
 def _form(body: bytes) -> dict[str, Any]:
@@ -70,27 +72,28 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _client_ip(request: Request) -> str | None:
-    # Behind a Unix socket, or for in-process clients, the "host" is no IP address at all.
+@functools.lru_cache(maxsize=4096)
+def _ip_address(host: str) -> IPAddress | None:
+    # Parsed once per client: asyncpg would parse a string on every query. Behind a Unix
+    # socket, or for in-process clients, the "host" is no IP address at all.
     try:
-        return str(ipaddress.ip_address(request.client.host)) if request.client else None
+        return ipaddress.ip_address(host)
     except ValueError:
         return None
 
 
-async def parse(request: Request, max_body: int) -> RawRequest:
-    """Merge the query string and the body (the body wins) into one RawRequest.
+def query_fields(request: Request) -> dict[str, Any]:
+    return dict(parse_qsl(request.scope["query_string"].decode("utf-8", "replace"), keep_blank_values=True))
+
+
+async def parse(request: Request, fields: dict[str, Any], max_body: int) -> RawRequest:
+    """Merge the query string's `fields` and the body (the body wins) into one RawRequest.
 
     Raises:
         VariPassError: error_invalid_parameters with HTTP 413 for a body over `max_body`.
     """
-    fields: dict[str, Any] = dict(parse_qsl(request.url.query, keep_blank_values=True))
     if request.method == "POST":
         body = await read_body(request, max_body)
         fields.update(body_fields(body, request.headers.get("content-type", "")))
-    return RawRequest(_text(fields.pop("action", None)), _text(fields.pop("key", None)), fields, _client_ip(request))
-
-
-def query_action(request: Request) -> str | None:
-    """The action as far as it is known before the body is read (to style an early error)."""
-    return request.query_params.get("action")
+    ip = _ip_address(request.client.host) if request.client else None
+    return RawRequest(_text(fields.pop("action", None)), _text(fields.pop("key", None)), fields, ip)

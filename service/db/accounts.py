@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from asyncpg import Record
 
 from service.db.pool import Connection
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +40,7 @@ def _account(row: Record | None) -> Account | None:
     return Account(**dict(row)) if row is not None else None
 
 
-async def select_access(conn: Connection, key_hash: bytes | None, ip: str | None) -> Record:
+async def select_access(conn: Connection, key_hash: bytes | None, ip: IPAddress | None) -> Record:
     row = await conn.fetchrow(ACCESS_SQL, key_hash, ip)
     assert row is not None
     return row

@@ -7,6 +7,7 @@ from typing import Any
 
 from asyncpg import Record
 
+from service.db.accounts import IPAddress
 from service.db.pool import Connection
 from service.values import ZERO, Candidates, Value, VarType
 
@@ -293,7 +294,7 @@ LEFT JOIN written w ON true
 async def write_value(
     conn: Connection,
     key_hash: bytes,
-    ip: str | None,
+    ip: IPAddress | None,
     var_id: str,
     value: Candidates | None,
 ) -> Record:
