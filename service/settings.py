@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535)
     gateway_port: int = Field(8001, ge=0, le=65535)
     pool_min_size: int = Field(2, ge=0)
-    pool_max_size: int = Field(10, ge=1)
+    pool_max_size: int = Field(20, ge=1)
     max_body_bytes: int = Field(65536, ge=1024)
     prune_interval: float = Field(60.0, gt=0)
     log_level: str = "info"

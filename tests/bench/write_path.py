@@ -2,7 +2,7 @@
 
 Run by hand (it is not part of pytest):
 
-    .venv/bin/python tests/bench/write_path.py [--duration 10] [--pool-size 10] [--wrk-threads 1]
+    .venv/bin/python tests/bench/write_path.py [--duration 10] [--pool-size 20] [--wrk-threads 1]
 
 One run starts a PostgreSQL (DATABASE_URL's server, in a throwaway database, or an embedded one in a
 temporary directory), migrates it, fills it with 1,000 accounts of 10 variables each (cooldown 1 s,
@@ -620,7 +620,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds of each wrk and pgbench measure")
     # 10 measured fastest here: the service is CPU-bound, and more backends only compete for the cores.
-    parser.add_argument("--pool-size", type=int, default=10, help="the service's asyncpg pool (min = max)")
+    parser.add_argument("--pool-size", type=int, default=20, help="the service's asyncpg pool (min = max)")
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk -t (wrk shares the cores)")
     return parser.parse_args()
 
