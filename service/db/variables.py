@@ -103,11 +103,12 @@ def _variable(row: Record | None) -> Variable | None:
     )
 
 
+# The read path's statement (tests/bench/write_path.py gives it to pgbench as it is).
+SELECT_VARIABLE_SQL = f"SELECT {_COLUMNS} FROM variables v WHERE v.account_id = $1 AND v.id = $2"
+
+
 async def select_variable(conn: Connection, account_id: int, var_id: str) -> Variable | None:
-    row = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM variables v WHERE v.account_id = $1 AND v.id = $2", account_id, var_id
-    )
-    return _variable(row)
+    return _variable(await conn.fetchrow(SELECT_VARIABLE_SQL, account_id, var_id))
 
 
 async def select_public_variable(conn: Connection, var_id: str) -> Variable | None:

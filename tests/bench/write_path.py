@@ -51,7 +51,7 @@ import psutil
 from migrations import upgrade
 from service.auth import key_hash
 from service.db.accounts import ACCESS_SQL
-from service.db.variables import WRITE_SQL, select_variable
+from service.db.variables import SELECT_VARIABLE_SQL, WRITE_SQL
 
 ROOT = Path(__file__).resolve().parents[2]
 WRK_SCRIPT = Path(__file__).with_suffix(".lua")
@@ -402,24 +402,6 @@ def pgbench_sql(sql: str, parameters: dict[int, str]) -> str:
     return _PARAMETER.sub(lambda match: parameters[int(match.group(1))], sql).strip()
 
 
-class _Recorder:
-    """Takes a connection's place to record the SQL a data-layer function sends."""
-
-    def __init__(self) -> None:
-        self.statements: list[str] = []
-
-    async def fetchrow(self, sql: str, *args: object) -> None:
-        self.statements.append(sql)
-
-
-def select_variable_sql() -> str:
-    # select_variable keeps its SQL inline: record it rather than copy it, so the two cannot drift.
-    recorder = _Recorder()
-    asyncio.run(select_variable(recorder, 0, ""))  # type: ignore[arg-type]
-    (sql,) = recorder.statements
-    return sql
-
-
 def pgbench_script(action: str) -> str:
     """The transaction the service runs for `action`, as a pgbench script."""
     if action == "write":
@@ -428,7 +410,7 @@ def pgbench_script(action: str) -> str:
         return f"{_WALK}{pgbench_sql(WRITE_SQL, write)};\n"
     # sread: two statements, as dispatch() runs them: the key check, then the variable of its account.
     access = pgbench_sql(ACCESS_SQL, {1: _KEY_HASH, 2: ":ip"})
-    select = pgbench_sql(select_variable_sql(), {1: ":account_id", 2: ":var"})
+    select = pgbench_sql(SELECT_VARIABLE_SQL, {1: ":account_id", 2: ":var"})
     return f"{_WALK}{access}\n\\gset\n{select};\n"
 
 
