@@ -79,6 +79,10 @@ def create_app(settings: Settings, database_url: str) -> ASGIApp:
         except DATABASE_ERRORS:
             log.exception("database failure")
             return encode.failure(Result.ERROR_DB, 503, answer, version)
+        except Exception:
+            # A bug, not bad input: still a protocol answer, and the worker serves on.
+            log.exception("unexpected failure")
+            return encode.failure(Result.ERROR_DB, 500, answer, version)
         state.notifier.notify(outcome.refresh)
         return encode.success(outcome, answer, version)
 

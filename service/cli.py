@@ -81,10 +81,15 @@ def migrated_url(settings: Settings) -> str:
     return url
 
 
-def _with_connection(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
-    """Run `work` on the database `serve` uses (migrated first, so a fresh one works at once)."""
-    url = migrated_url(settings)
+Work = Callable[[asyncpg.Connection], Awaitable[Any]]
 
+
+def _with_connection(settings: Settings, work: Work) -> Any:
+    """Run `work` on the database `serve` uses (migrated first, so a fresh one works at once)."""
+    return _run_on(migrated_url(settings), work)
+
+
+def _run_on(url: str, work: Work) -> Any:
     async def run() -> Any:
         conn = await connect(url)
         try:
@@ -98,11 +103,11 @@ def _with_connection(settings: Settings, work: Callable[[asyncpg.Connection], Aw
 DEMO_EMAIL = "demo@varistore.localhost"
 
 
-async def _demo_key(conn: asyncpg.Connection) -> str:
+async def _demo_key(conn: asyncpg.Connection, max_variables: int) -> str:
     """A fresh key for the demo account, created confirmed on first use (`serve --demo`)."""
     key = new_key()
     if await db_accounts.update_key(conn, DEMO_EMAIL, key_hash(key)) is None:
-        await db_accounts.insert_account(conn, DEMO_EMAIL, None, key_hash(key), True, 100)
+        await db_accounts.insert_account(conn, DEMO_EMAIL, None, key_hash(key), True, max_variables)
     return key
 
 
@@ -110,7 +115,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     host, port = args.host or settings.host, settings.port if args.port is None else args.port
     url = migrated_url(settings)
     if args.demo:
-        key = _with_connection(settings, _demo_key)
+        key = _run_on(url, lambda conn: _demo_key(conn, settings.plan.max_variables))
         print(f"Demo account {DEMO_EMAIL}, API key {key}. Try:")
         print(f"  curl '{_base(host, port)}?key={key}&action=create&type=float&name=Temperature'", flush=True)
     _run_api(settings, url, host, port)

@@ -25,7 +25,6 @@ Handler = Callable[[Ctx, Any], Awaitable[Outcome]]
 class Answer(Enum):
     JSON = "json"
     SIMPLE = "simple"
-    IMAGE = "image"
 
 
 @dataclass(frozen=True, slots=True)

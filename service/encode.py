@@ -1,4 +1,4 @@
-"""From an outcome (or a failure) to the HTTP answer: compact JSON, pipe text or an image."""
+"""From an outcome (or a failure) to the HTTP answer: compact JSON or pipe text."""
 
 from __future__ import annotations
 
@@ -40,8 +40,6 @@ def compact_json(data: Any) -> bytes:
 def success(outcome: Outcome, answer: Answer, http_version: str) -> Response:
     if answer is Answer.SIMPLE:
         return SimpleText("|".join((Result.SUCCESS.value, *outcome.simple)), 200, chunked=http_version != "1.0")
-    if answer is Answer.IMAGE and outcome.image is not None:
-        return Response(outcome.image, media_type=outcome.media_type)
     return Response(compact_json({"result": Result.SUCCESS.value, **outcome.fields}), media_type="application/json")
 
 

@@ -50,7 +50,5 @@ class Outcome:
 
     fields: dict[str, Any] = field(default_factory=dict)
     simple: tuple[str, ...] = ()
-    image: bytes | None = None
-    media_type: str = ""
     # Accounts whose WebSocket clients must be told to re-read (DESIGN.md §3, "WebSocket").
     refresh: tuple[int, ...] = ()

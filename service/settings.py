@@ -35,7 +35,6 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".varistore"), validation_alias=AliasChoices("VARISTORE_DATA", "VARISTORE_DATA_DIR"))
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
-    gateway_port: int = Field(8001, ge=0, le=65535)
     pool_min_size: int = Field(2, ge=0)
     pool_max_size: int = Field(20, ge=1)
     max_body_bytes: int = Field(65536, ge=1024)
