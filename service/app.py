@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import asyncpg
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -99,16 +100,23 @@ def create_app(settings: Settings, database_url: str) -> ASGIApp:
     # Devices never follow redirects: no trailing-slash redirects, ever (DESIGN.md §3).
     starlette.router.redirect_slashes = False
 
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] in ("GET", "POST"):
+            response = await api(Request(scope, receive))
+        else:
+            response = Response(status_code=405, headers={"Allow": "GET, POST"})
+        await response(scope, receive, send)
+
+    # Web pages call the API from their own origin (the spec's XMLHttpRequest client). Keys travel
+    # in the request, never in cookies, so every origin may.
+    protocol = CORSMiddleware(endpoint, allow_origins=["*"], allow_methods=["GET", "POST"], allow_headers=["*"])
+
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         # The protocol endpoint skips Starlette's router and middleware: they cost a tenth of a
         # request's CPU on the hot path (tests/bench/write_path.py), and `api` handles its own
         # failures. Everything else (lifespan, /healthz, 404) is Starlette's.
         if scope["type"] == "http" and scope["path"] == "/":
-            if scope["method"] in ("GET", "POST"):
-                response = await api(Request(scope, receive))
-            else:
-                response = Response(status_code=405, headers={"Allow": "GET, POST"})
-            await response(scope, receive, send)
+            await protocol(scope, receive, send)
         else:
             await starlette(scope, receive, send)
 

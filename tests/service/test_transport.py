@@ -118,3 +118,21 @@ def test_server_keeps_serving_after_abuse(api: Api, alice: Account) -> None:
     for body in (b"\x00" * 1000, b"{" * 5000, "ü".encode() * 1000):
         api.http.post("/", content=body)
     assert api.call("list", alice.key) == {"result": "success", "list": []}
+
+
+def test_browser_preflight_and_answers_allow_any_origin(api: Api, alice: Account) -> None:
+    preflight = api.http.options(
+        "/",
+        headers={
+            "Origin": "https://dashboard.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+
+    answer = api.http.post("/", json={"key": alice.key, "action": "list"}, headers={"Origin": "https://x.example"})
+    assert answer.headers["access-control-allow-origin"] == "*"
+    assert answer.json() == {"result": "success", "list": []}
