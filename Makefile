@@ -36,7 +36,7 @@ format: $(INSTALLED)
 bench: $(INSTALLED)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; } \
 		|| { echo "install wrk (Debian: apt-get install wrk)"; exit 1; }
-	$(BIN)/python tests/bench/write_path.py
+	$(BIN)/python -m tests.bench.write_path
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

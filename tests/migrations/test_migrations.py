@@ -8,8 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from migrations import downgrade, upgrade
-from tests.conftest import with_database
-from tests.support import Db
+from tests.support import Db, with_database
 
 TABLES = {"accounts", "banned_ips", "variable_ids", "variables", "history"}
 

@@ -9,8 +9,8 @@ import time
 
 import httpx
 
-from tests.conftest import stop_service, with_database
-from tests.support import Api, free_port
+from tests.conftest import stop_service
+from tests.support import Api, free_port, with_database
 
 
 def test_healthz_ok(api: Api) -> None:
