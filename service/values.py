@@ -72,7 +72,9 @@ def parse_float(raw: object) -> float | None:
 
 def parse_string(raw: object) -> str | None:
     # A number or bool sent to a string variable is kept as its JSON text, as a device would print it.
-    if isinstance(raw, bool | int | float) and not (isinstance(raw, float) and not math.isfinite(raw)):
+    if isinstance(raw, float) and not math.isfinite(raw):
+        return None
+    if isinstance(raw, bool | int | float):
         raw = json.dumps(raw)
     if isinstance(raw, str) and len(raw) <= MAX_STRING_LENGTH:
         return raw

@@ -63,7 +63,10 @@ class Notifier:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         if self._pending:
-            await self._flush()
+            try:
+                await self._flush()
+            except Exception as exc:
+                log.warning("refresh notifications lost at shutdown: %s", exc)
         if self._conn is not None:
             await self._conn.close()
 
@@ -75,7 +78,7 @@ class Notifier:
             try:
                 await self._flush()
                 backoff = 0.1
-            except (TimeoutError, OSError, Exception) as exc:  # noqa: B014 - any failure: reconnect
+            except Exception as exc:  # whatever went wrong, a fresh connection is the cure
                 log.warning("refresh notification failed, retrying in %.1fs: %s", backoff, exc)
                 if self._conn is not None:
                     self._conn.terminate()
