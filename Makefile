@@ -32,11 +32,12 @@ format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## The write-path benchmark: the service under wrk against pgbench on the same transaction.
+## The benchmarks: the write path (the service under wrk against pgbench on the same SQL), then graphs.
 bench: $(INSTALLED)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; } \
 		|| { echo "install wrk (Debian: apt-get install wrk)"; exit 1; }
 	$(BIN)/python -m tests.bench.write_path
+	$(BIN)/python -m tests.bench.render
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -18,10 +18,12 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service import encode, transport
+from service.context import Services
 from service.db import history as db_history
 from service.db.notify import Notifier
 from service.db.pool import Database, create_database
 from service.dispatch import answer_of, dispatch
+from service.rendering import Renderer
 from service.results import Result, VariPassError
 from service.settings import Settings
 
@@ -33,7 +35,7 @@ DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, async
 
 @dataclass(frozen=True, slots=True)
 class State:
-    database: Database
+    services: Services
     notifier: Notifier
 
 
@@ -54,16 +56,18 @@ def create_app(settings: Settings, database_url: str) -> ASGIApp:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         database = await create_database(database_url, settings)
+        renderer = Renderer(settings.render_workers, settings.render_cache_bytes)
         notifier = Notifier(database_url)
         notifier.start()
         pruner = asyncio.create_task(_prune_forever(database, settings.prune_interval))
-        app.state.varistore = State(database, notifier)
+        app.state.varistore = State(Services(database, settings.plan, renderer), notifier)
         try:
             yield
         finally:
             pruner.cancel()
             await asyncio.gather(pruner, return_exceptions=True)
             await notifier.close()
+            renderer.close()
             await database.close()
 
     async def api(request: Request) -> Response:
@@ -74,7 +78,7 @@ def create_app(settings: Settings, database_url: str) -> ASGIApp:
         try:
             raw = await transport.parse(request, fields, settings.max_body_bytes)
             answer = answer_of(raw.action)
-            outcome = await dispatch(raw, state.database, settings.plan)
+            outcome = await dispatch(raw, state.services)
         except VariPassError as exc:
             return encode.failure(exc.result, exc.status, answer, version)
         except DATABASE_ERRORS:
@@ -90,7 +94,7 @@ def create_app(settings: Settings, database_url: str) -> ASGIApp:
     async def healthz(request: Request) -> Response:
         state: State = request.app.state.varistore
         try:
-            async with state.database.connection(timeout=2) as conn:
+            async with state.services.database.connection(timeout=2) as conn:
                 await conn.fetchval("SELECT 1", timeout=2)
         except DATABASE_ERRORS:
             return JSONResponse({"status": "unavailable"}, 503)

@@ -9,11 +9,21 @@ from typing import Any
 from service.auth import Access
 from service.db import variables as db_variables
 from service.db.accounts import IPAddress
-from service.db.pool import Connection
+from service.db.pool import Connection, Database
 from service.db.variables import Variable
+from service.rendering import Renderer
 from service.results import Result, VariPassError
 from service.settings import Plan
 from service.values import VarType, json_number
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the process holds for every request: the database, the plan and the renderer."""
+
+    database: Database
+    plan: Plan
+    renderer: Renderer
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +34,12 @@ class Ctx:
     access: Access | None
     key_hash: bytes | None
     client_ip: IPAddress | None
-    plan: Plan
+    if_none_match: str | None  # the client's cached ETags, for graph answers
+    services: Services
+
+    @property
+    def plan(self) -> Plan:
+        return self.services.plan
 
     @property
     def account(self) -> Access:

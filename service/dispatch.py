@@ -9,14 +9,22 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from service.actions import listing, transfer, values, variables
+from service.actions import graph, listing, transfer, values, variables
 from service.auth import check_access, key_hash
-from service.context import Ctx
+from service.context import Ctx, Services
 from service.db.accounts import select_access
-from service.db.pool import Database
-from service.params import CreateParams, EditParams, IdParams, NoParams, Params, TransferParams, WriteParams, present
+from service.params import (
+    CreateParams,
+    EditParams,
+    GraphParams,
+    IdParams,
+    NoParams,
+    Params,
+    TransferParams,
+    WriteParams,
+    present,
+)
 from service.results import Outcome, Result, VariPassError
-from service.settings import Plan
 from service.transport import RawRequest
 
 Handler = Callable[[Ctx, Any], Awaitable[Outcome]]
@@ -56,6 +64,9 @@ ACTIONS: dict[str, ActionSpec] = {
     "latest": ActionSpec(listing.latest, NoParams),
     "slatest": ActionSpec(listing.latest, NoParams, Answer.SIMPLE),
     "transfer": ActionSpec(transfer.transfer, TransferParams),
+    # Both answer an image; they differ in how they answer errors.
+    "graph": ActionSpec(graph.graph, GraphParams, public=True),
+    "sgraph": ActionSpec(graph.graph, GraphParams, Answer.SIMPLE, public=True),
 }
 
 
@@ -65,7 +76,7 @@ def answer_of(action: str | None) -> Answer:
     return spec.answer if spec is not None else Answer.JSON
 
 
-async def dispatch(raw: RawRequest, database: Database, plan: Plan) -> Outcome:
+async def dispatch(raw: RawRequest, services: Services) -> Outcome:
     """Run one request through the checks of DESIGN.md §3, first failure wins."""
     if raw.action is None:
         raise VariPassError(Result.ERROR_NO_REQUEST)
@@ -78,10 +89,10 @@ async def dispatch(raw: RawRequest, database: Database, plan: Plan) -> Outcome:
     except ValidationError:
         params = None
     hashed = key_hash(raw.key) if raw.key is not None else None
-    async with database.connection() as conn:
+    async with services.database.connection() as conn:
         if spec.checks_key and hashed is not None and params is not None:
-            return await spec.handler(Ctx(conn, None, hashed, raw.client_ip, plan), params)
+            return await spec.handler(Ctx(conn, None, hashed, raw.client_ip, raw.if_none_match, services), params)
         access = check_access(await select_access(conn, hashed, raw.client_ip), public=public)
         if params is None:
             raise VariPassError(Result.ERROR_INVALID_PARAMETERS)
-        return await spec.handler(Ctx(conn, access, hashed, raw.client_ip, plan), params)
+        return await spec.handler(Ctx(conn, access, hashed, raw.client_ip, raw.if_none_match, services), params)

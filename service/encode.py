@@ -1,4 +1,4 @@
-"""From an outcome (or a failure) to the HTTP answer: compact JSON or pipe text."""
+"""From an outcome (or a failure) to the HTTP answer: compact JSON, pipe text or an image."""
 
 from __future__ import annotations
 
@@ -38,6 +38,12 @@ def compact_json(data: Any) -> bytes:
 
 
 def success(outcome: Outcome, answer: Answer, http_version: str) -> Response:
+    if outcome.etag is not None:
+        # Images always carry an exact length (e-ink displays read them straight off the socket).
+        headers = {"ETag": outcome.etag, "Cache-Control": "no-cache"}
+        if outcome.picture is None:
+            return Response(status_code=304, headers=headers)
+        return Response(outcome.picture.data, media_type=outcome.picture.media_type, headers=headers)
     if answer is Answer.SIMPLE:
         return SimpleText("|".join((Result.SUCCESS.value, *outcome.simple)), 200, chunked=http_version != "1.0")
     return Response(compact_json({"result": Result.SUCCESS.value, **outcome.fields}), media_type="application/json")

@@ -82,6 +82,25 @@ class TransferParams(IdParams):
     target: Email
 
 
+Size = Annotated[int, BeforeValidator(parse_int)]
+Option = Annotated[str, StringConstraints(max_length=16)]
+
+
+class GraphParams(IdParams):
+    """graph/sgraph options, typed; their ranges and the format are render.make_options' to judge."""
+
+    eink: Flag = False
+    thick: Flag = False
+    format: Option = "png"
+    title: Flag = True
+    width: Size = 256
+    height: Size = 280
+    color_line: Option = "9d9d9d"
+    color_background: Option = "222222"
+    color_title: Option = "aaaaaa"
+    color_axes: Option = "9d9d9d"
+
+
 def present(fields: dict[str, Any]) -> dict[str, Any]:
     """Drop fields a client sent as JSON null, so that they count as left out."""
     return {name: value for name, value in fields.items() if value is not None}

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from render import Picture
+
 
 class Result(StrEnum):
     """Every `result` string of seeds/varipass-api.txt, spelled exactly."""
@@ -50,5 +52,8 @@ class Outcome:
 
     fields: dict[str, Any] = field(default_factory=dict)
     simple: tuple[str, ...] = ()
+    # An image answer (graph, sgraph), or with only an etag: the client's copy is current (304).
+    picture: Picture | None = None
+    etag: str | None = None
     # Accounts whose WebSocket clients must be told to re-read (DESIGN.md §3, "WebSocket").
     refresh: tuple[int, ...] = ()

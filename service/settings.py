@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     pool_max_size: int = Field(20, ge=1)
     max_body_bytes: int = Field(65536, ge=1024)
     prune_interval: float = Field(60.0, gt=0)
+    # Graphs: renders running at once per process, and the bytes of recent pictures kept.
+    render_workers: int = Field(2, ge=1)
+    render_cache_bytes: int = Field(32 * 1024 * 1024, ge=0)
     log_level: str = "info"
     access_log: bool = False
     # Proxies whose X-Forwarded-For is believed: the banned-IP check needs the real client.

@@ -26,6 +26,7 @@ class RawRequest:
     key: str | None
     fields: dict[str, Any]
     client_ip: IPAddress | None
+    if_none_match: str | None = None
 
 
 def _form(body: bytes) -> dict[str, Any]:
@@ -96,4 +97,5 @@ async def parse(request: Request, fields: dict[str, Any], max_body: int) -> RawR
         body = await read_body(request, max_body)
         fields.update(body_fields(body, request.headers.get("content-type", "")))
     ip = _ip_address(request.client.host) if request.client else None
-    return RawRequest(_text(fields.pop("action", None)), _text(fields.pop("key", None)), fields, ip)
+    action, key = _text(fields.pop("action", None)), _text(fields.pop("key", None))
+    return RawRequest(action, key, fields, ip, request.headers.get("if-none-match"))

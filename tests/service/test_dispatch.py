@@ -35,11 +35,18 @@ def test_every_result_and_action_appears_in_the_spec() -> None:
 
 def test_simple_actions_are_the_specs_s_actions() -> None:
     simple = {name for name, spec in ACTIONS.items() if spec.answer is Answer.SIMPLE}
-    assert simple == {"sread", "swrite", "stoggle", "slatest"}
+    assert simple == {"sread", "swrite", "stoggle", "slatest", "sgraph"}
 
 
 def test_public_actions_are_the_specs() -> None:
-    assert {name for name, spec in ACTIONS.items() if spec.public} == {"info", "read", "sread", "history"}
+    assert {name for name, spec in ACTIONS.items() if spec.public} == {
+        "info",
+        "read",
+        "sread",
+        "history",
+        "graph",
+        "sgraph",
+    }
 
 
 def test_no_action_no_request_whatever_else_is_wrong(api: Api) -> None:

@@ -1,0 +1,71 @@
+"""Graphs drawn off the event loop, a bounded number at a time, and the recent ones remembered.
+
+render/ is pure and CPU-bound: here its calls go to a small thread pool (its size bounds the
+renders running at once per process) and their results to a byte-bounded LRU cache keyed by
+ETag, so a fleet of e-ink screens asking for the same picture costs one render.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+
+from render import Picture, RenderOptions, Series, render
+
+
+def etag_of(variable_id: str, series: Series, options: RenderOptions) -> str:
+    """A strong ETag for the picture of these inputs.
+
+    History only grows at its new end and expires at its old end, and a write never reuses a
+    time (the cooldown is at least a second), so the number of points with the newest and the
+    oldest time identify the points without hashing them all.
+    """
+    points = series.points
+    ends = (len(points), points[0], points[-1]) if points else (0,)
+    variable = (variable_id, series.name, series.unit, series.minimum, series.maximum, series.boolean, series.now)
+    key = repr((variable, ends, options))
+    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+
+
+def matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether an If-None-Match header names this ETag (weak forms and `*` included)."""
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return etag in tags or "*" in tags
+
+
+class Renderer:
+    def __init__(self, workers: int, cache_bytes: int) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="varistore-render")
+        self._cache: OrderedDict[str, Picture] = OrderedDict()
+        self._cache_bytes = cache_bytes
+        self._held = 0
+
+    def cached(self, etag: str) -> Picture | None:
+        picture = self._cache.get(etag)
+        if picture is not None:
+            self._cache.move_to_end(etag)
+        return picture
+
+    async def draw(self, etag: str, series: Series, options: RenderOptions) -> Picture:
+        """The picture for these inputs, from the cache or rendered in the pool."""
+        picture = self.cached(etag)
+        if picture is None:
+            picture = await asyncio.get_running_loop().run_in_executor(self._executor, render, series, options)
+            self._remember(etag, picture)
+        return picture
+
+    def _remember(self, etag: str, picture: Picture) -> None:
+        if etag in self._cache or len(picture.data) > self._cache_bytes:
+            return
+        self._cache[etag] = picture
+        self._held += len(picture.data)
+        while self._held > self._cache_bytes:
+            _, dropped = self._cache.popitem(last=False)
+            self._held -= len(dropped.data)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
