@@ -13,19 +13,35 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 from render import Picture, RenderOptions, Series, render
+from service.db.history import Point
+from service.db.variables import Variable
+from service.values import VarType
 
 
-def etag_of(variable_id: str, series: Series, options: RenderOptions) -> str:
-    """A strong ETag for the picture of these inputs.
+def series_of(variable: Variable, points: list[Point]) -> Series:
+    return Series(
+        name=variable.name,
+        unit=variable.unit,
+        minimum=variable.min,
+        maximum=variable.max,
+        boolean=variable.type is VarType.BOOL,
+        points=tuple((point.time, float(point.value)) for point in points),
+        # The time of the latest value, not the clock: the picture depends on the history alone,
+        # so that it can be cached and given an ETag.
+        now=variable.time,
+    )
 
-    History only grows at its new end and expires at its old end, and a write never reuses a
-    time (the cooldown is at least a second), so the number of points with the newest and the
-    oldest time identify the points without hashing them all.
+
+def etag_of(variable: Variable, oldest: int | None, options: RenderOptions) -> str:
+    """A strong ETag for the picture of a variable's history, known before the points are read.
+
+    History only grows at its new end (a write, which moves the latest value's time) and only
+    shrinks at its old end (expiry, a lowered expire), and whatever else rewrites it (a type
+    change) moves the latest value's time too: so that time and the oldest point's identify
+    the points.
     """
-    points = series.points
-    ends = (len(points), points[0], points[-1]) if points else (0,)
-    variable = (variable_id, series.name, series.unit, series.minimum, series.maximum, series.boolean, series.now)
-    key = repr((variable, ends, options))
+    drawn = (variable.id, variable.type, variable.name, variable.unit, variable.min, variable.max)
+    key = repr((drawn, variable.time, variable.written, oldest, options))
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 

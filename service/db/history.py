@@ -17,13 +17,16 @@ class Point:
 
 # Rows older than the latest value and still inside the variable's expire window. The latest
 # value itself comes from the variables row, where it never expires (DESIGN.md §3, "Values").
-_OLDER = """
-    SELECT h.variable_id, h.time, h.value_int, h.value_float, h.value_bool, h.value_text
+_OLDER_ROWS = """
     FROM history h
     JOIN variables v ON v.account_id = h.account_id AND v.id = h.variable_id
     WHERE h.account_id = $1 {only_one}
       AND h.time < v.value_time
       AND h.time > statement_timestamp() - make_interval(secs => v.expire)
+"""
+_OLDER = f"""
+    SELECT h.variable_id, h.time, h.value_int, h.value_float, h.value_bool, h.value_text
+    {_OLDER_ROWS}
     ORDER BY h.variable_id, h.time DESC
 """
 
@@ -36,6 +39,18 @@ async def select_history(conn: Connection, variable: Variable) -> list[Point]:
     """A variable's history, newest first, starting with its latest value once written."""
     rows = await conn.fetch(_OLDER.format(only_one="AND h.variable_id = $2"), variable.account_id, variable.id)
     return _latest(variable) + [Point(stored_value(r, variable.type), int(r["time"].timestamp())) for r in rows]
+
+
+async def select_oldest(conn: Connection, variable: Variable) -> int | None:
+    """The time of the oldest point select_history would return (None: no points), from the index."""
+    oldest = await conn.fetchval(
+        f"SELECT h.time {_OLDER_ROWS.format(only_one='AND h.variable_id = $2')} ORDER BY h.time LIMIT 1",
+        variable.account_id,
+        variable.id,
+    )
+    if oldest is not None:
+        return int(oldest.timestamp())
+    return variable.time if variable.written else None
 
 
 async def select_account_history(

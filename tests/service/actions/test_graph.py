@@ -208,3 +208,18 @@ def test_graph_image_never_chunked_on_http11(api: Api, db: Db, alice: Account) -
 def test_graph_banned_account_refused(api: Api, db: Db) -> None:
     account = make_account(db, banned=True)
     assert api.call("graph", account.key, id="whatever") == {"result": "error_banned"}
+
+
+def test_graph_etag_changes_when_old_history_expires(api: Api, db: Db, alice: Account) -> None:
+    var = with_history(api, db, alice, expire=86400)
+    before = api.request(action="graph", key=alice.key, id=var)
+
+    db.execute(
+        "UPDATE history SET time = time - interval '2 days' WHERE variable_id = $1"
+        " AND time = (SELECT min(time) FROM history WHERE variable_id = $1)",
+        var,
+    )
+
+    after = api.request(action="graph", key=alice.key, id=var)
+    assert after.headers["etag"] != before.headers["etag"]
+    assert after.content != before.content
