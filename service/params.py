@@ -87,18 +87,23 @@ Option = Annotated[str, StringConstraints(max_length=16)]
 
 
 class GraphParams(IdParams):
-    """graph/sgraph options, typed; their ranges and the format are render.make_options' to judge."""
+    """graph/sgraph options, typed. Left out, they take render.RenderOptions' defaults (the
+    spec's); their ranges and the format are render.make_options' to judge."""
 
-    eink: Flag = False
-    thick: Flag = False
-    format: Option = "png"
-    title: Flag = True
-    width: Size = 256
-    height: Size = 280
-    color_line: Option = "9d9d9d"
-    color_background: Option = "222222"
-    color_title: Option = "aaaaaa"
-    color_axes: Option = "9d9d9d"
+    eink: Flag | None = None
+    thick: Flag | None = None
+    format: Option | None = None
+    title: Flag | None = None
+    width: Size | None = None
+    height: Size | None = None
+    color_line: Option | None = None
+    color_background: Option | None = None
+    color_title: Option | None = None
+    color_axes: Option | None = None
+
+    def given(self) -> dict[str, bool | int | str]:
+        """The options the request sets."""
+        return self.model_dump(exclude={"id"}, exclude_none=True)
 
 
 def present(fields: dict[str, Any]) -> dict[str, Any]:

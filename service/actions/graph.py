@@ -18,7 +18,7 @@ def _options(p: GraphParams) -> RenderOptions | None:
         VariPassError: error_invalid_parameters for a size or colour out of range (check 4).
     """
     try:
-        return make_options(**p.model_dump(exclude={"id"}))
+        return make_options(**p.given())
     except InvalidOption:
         raise VariPassError(Result.ERROR_INVALID_PARAMETERS) from None
     except InvalidFormat:
