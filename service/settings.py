@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     pool_max_size: int = Field(20, ge=1)
     max_body_bytes: int = Field(65536, ge=1024)
     prune_interval: float = Field(60.0, gt=0)
+    # The WebSocket gateway (ws_gateway/): where it listens and how it treats its sockets.
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = Field(8001, ge=0, le=65535)
+    ws_auth_timeout: float = Field(10.0, gt=0)  # to send `key <key>` after connecting
+    ws_idle_timeout: float = Field(60.0, gt=0)  # without a `ping` before the socket is closed
+    ws_send_timeout: float = Field(5.0, gt=0)  # a client that reads nothing for this long is closed
+    ws_max_per_account: int = Field(100, ge=1)
+    ws_max_connections: int = Field(20_000, ge=1)
     # Graphs: renders running at once per process, and the bytes of recent pictures kept.
     render_workers: int = Field(2, ge=1)
     render_cache_bytes: int = Field(32 * 1024 * 1024, ge=0)
