@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
+import os
 import signal
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
@@ -113,17 +115,41 @@ async def _demo_key(conn: asyncpg.Connection, max_variables: int) -> str:
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     host, port = args.host or settings.host, settings.port if args.port is None else args.port
+    gateway_port = settings.gateway_port if args.gateway_port is None else args.gateway_port
     url = migrated_url(settings)
     if args.demo:
         key = _run_on(url, lambda conn: _demo_key(conn, settings.plan.max_variables))
         print(f"Demo account {DEMO_EMAIL}, API key {key}. Try:")
-        print(f"  curl '{_base(host, port)}?key={key}&action=create&type=float&name=Temperature'", flush=True)
-    _run_api(settings, url, host, port)
+        print(f"  curl '{_base(host, port)}?key={key}&action=create&type=float&name=Temperature'")
+        ws = _base(host, gateway_port).replace("http://", "ws://", 1)
+        print(f"and watch for changes at {ws}ws (send `key {key}`, then `ping` every 10 s)", flush=True)
+    # The gateway is a process of its own, as in production (DESIGN.md §1); it gets the database's
+    # URL rather than joining the embedded server, which this process owns and stops last.
+    gateway = subprocess.Popen(
+        [sys.executable, "-m", "service", "gateway", "--host", host, "--port", str(gateway_port)],
+        env={**os.environ, "DATABASE_URL": url},
+    )
+    try:
+        _run_api(settings, url, host, port)
+    finally:
+        gateway.terminate()
+        try:
+            gateway.wait(15)
+        except subprocess.TimeoutExpired:
+            gateway.kill()
+            gateway.wait()
 
 
 def _base(host: str, port: int) -> str:
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
+
+
+def cmd_gateway(settings: Settings, args: argparse.Namespace) -> None:
+    from ws_gateway.server import run
+
+    host = args.host or settings.gateway_host
+    run(settings, database_url(settings), host, settings.gateway_port if args.port is None else args.port)
 
 
 def cmd_api(settings: Settings, args: argparse.Namespace) -> None:
@@ -201,14 +227,16 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", required=True)
 
     for name, func, text in (
-        ("serve", cmd_serve, "database (if embedded), migrations and the API, in the foreground"),
+        ("serve", cmd_serve, "database (if embedded), migrations, the API and the gateway, in the foreground"),
         ("api", cmd_api, "the HTTP API alone"),
+        ("gateway", cmd_gateway, "the WebSocket gateway alone"),
     ):
         verb = verbs.add_parser(name, help=text)
         verb.add_argument("--host")
         verb.add_argument("--port", type=int)
         verb.set_defaults(func=func)
         if name == "serve":
+            verb.add_argument("--gateway-port", type=int, help="the WebSocket gateway's port (default 8001)")
             verb.add_argument("--demo", action="store_true", help="ensure a demo account and print a curl line")
 
     migrate = verbs.add_parser("migrate", help="migrate the database schema")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 
 from tests.support import free_port
 
@@ -37,25 +38,28 @@ def _wait_healthy(base: str, process: subprocess.Popen[str]) -> None:
 
 def test_serve_embedded_database_cli_shares_it_and_sigterm_stops_everything(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    port = free_port()
+    port, gateway_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env |= {"VARISTORE_DATA": str(data_dir), "VARISTORE_PORT": str(port)}
+    env |= {"VARISTORE_DATA": str(data_dir), "VARISTORE_PORT": str(port), "VARISTORE_GATEWAY_PORT": str(gateway_port)}
     with subprocess.Popen(
         [sys.executable, "-m", "service", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     ) as serve:
-        _drive(serve, data_dir, port, env)
+        _drive(serve, data_dir, port, gateway_port, env)
         assert serve.stdout is not None
-        assert f"http://127.0.0.1:{port}/" in serve.stdout.read()
+        output = serve.stdout.read()
+        assert f"http://127.0.0.1:{port}/" in output
+        assert f"ws://127.0.0.1:{gateway_port}/ws" in output
     deadline = time.monotonic() + 10
     while _postgres_of(data_dir) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _postgres_of(data_dir)
 
 
-def _drive(serve: subprocess.Popen[str], data_dir: Path, port: int, env: dict[str, str]) -> None:
+def _drive(serve: subprocess.Popen[str], data_dir: Path, port: int, gateway_port: int, env: dict[str, str]) -> None:
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_healthy(base, serve)
+        _wait_healthy(f"http://127.0.0.1:{gateway_port}", serve)
         assert _postgres_of(data_dir)
 
         # The command line joins the running server rather than starting a second one.
@@ -74,6 +78,8 @@ def _drive(serve: subprocess.Popen[str], data_dir: Path, port: int, env: dict[st
 
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(30) == 0
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"http://127.0.0.1:{gateway_port}/healthz", timeout=1)
     finally:
         if serve.poll() is None:
             serve.kill()

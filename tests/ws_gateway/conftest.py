@@ -1,0 +1,15 @@
+"""One gateway process for the session, on the suite's database and beside its service."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.ws_gateway.support import Gateway, running_gateway
+
+
+@pytest.fixture(scope="session")
+def gateway(db_url: str) -> Iterator[Gateway]:
+    with running_gateway(db_url) as process:
+        yield process

@@ -1,0 +1,190 @@
+"""The gateway process: websockets on /ws, /healthz beside it, one listener, signals to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import socket
+from urllib.parse import urlsplit
+
+import asyncpg
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from service.results import VariPassError
+from service.settings import Settings
+from ws_gateway import protocol
+from ws_gateway.keys import Keys, client_ip
+from ws_gateway.listener import Listener
+from ws_gateway.protocol import Authenticate, Close, Reply
+from ws_gateway.registry import Registry, send_within
+
+PATH = "/ws"
+HEALTH_PATH = "/healthz"
+MAX_FRAME = 1024  # bytes; firmware sends `key <16 characters>` and `ping`
+# What the gateway sends is a few bytes now and then; a socket needs buffers only to ride out a
+# hiccup. Small fixed buffers bound the memory of 10,000 sockets and let a client that stopped
+# reading fill them quickly, so that the send timeout finds it (DESIGN.md §3; registry.py).
+SEND_BUFFER = 16 * 1024  # the kernel's SO_SNDBUF (Linux doubles it), instead of autotuning to MBs
+WRITE_LIMIT = 4 * 1024  # websockets' own write buffer, above which send() waits
+# On shutdown, a client gets this long to answer the close frame before its socket is dropped.
+CLOSE_TIMEOUT = 2.0
+
+log = logging.getLogger(__name__)
+
+
+class Gateway:
+    """The state one gateway process shares between its connections."""
+
+    def __init__(self, settings: Settings, url: str) -> None:
+        self.settings = settings
+        self.registry = Registry(
+            max_per_account=settings.ws_max_per_account,
+            max_connections=settings.ws_max_connections,
+            send_timeout=settings.ws_send_timeout,
+        )
+        self.keys = Keys(settings, url)
+        self.listener = Listener(url, self.registry.refresh, self.registry.refresh_all)
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = urlsplit(request.path).path
+        if path == HEALTH_PATH:
+            ok = self.listener.connected
+            body = json.dumps({"status": "ok" if ok else "unavailable"}, separators=(",", ":"))
+            return _response(200 if ok else 503, body)
+        if path != PATH:
+            return connection.respond(404, "Not Found\n")
+        return None
+
+    async def handle(self, ws: ServerConnection) -> None:
+        sock = ws.transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+        if not self.registry.admit():
+            await _close(ws, protocol.GATEWAY_FULL, self.settings.ws_send_timeout)
+            return
+        try:
+            account_id = await self._authenticate(ws)
+            if account_id is not None:
+                await self._serve(ws, account_id)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.registry.leave()
+
+    async def _authenticate(self, ws: ServerConnection) -> int | None:
+        """Read messages until a key is accepted (its account id) or the socket is closed (None)."""
+        timeout = self.settings.ws_send_timeout
+        try:
+            async with asyncio.timeout(self.settings.ws_auth_timeout):
+                while True:
+                    action = protocol.before_auth(await ws.recv())
+                    if isinstance(action, Reply):
+                        if not await send_within(ws, action.text, timeout):
+                            return None
+                    elif isinstance(action, Authenticate):
+                        verdict = await self._check(ws, action.key)
+                        if isinstance(verdict, int):
+                            return verdict
+                        await _close(ws, verdict, timeout)
+                        return None
+                    elif isinstance(action, Close):
+                        await _close(ws, action, timeout)
+                        return None
+        except TimeoutError:
+            await _close(ws, protocol.AUTH_TIMEOUT, timeout)
+            return None
+
+    async def _check(self, ws: ServerConnection, key: str) -> int | Close:
+        peer = ws.remote_address[0] if ws.remote_address else None
+        headers = ws.request.headers if ws.request is not None else Headers()
+        ip = client_ip(peer, headers, self.settings.forwarded_allow_ips)
+        try:
+            return await self.keys.account(key, ip)
+        except VariPassError as exc:
+            return protocol.refused(exc.result)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("cannot check a key: %s", exc)
+            return protocol.DATABASE_DOWN
+
+    async def _serve(self, ws: ServerConnection, account_id: int) -> None:
+        timeout = self.settings.ws_send_timeout
+        client = self.registry.add(ws, account_id)
+        if client is None:
+            await _close(ws, protocol.ACCOUNT_FULL, timeout)
+            return
+        try:
+            # Registered before `ok` is sent: a change committed after the client sees `ok` is
+            # never missed. Nothing runs between the two, so `refresh` never precedes `ok`.
+            if not await send_within(ws, protocol.OK, timeout):
+                return
+            loop = asyncio.get_running_loop()
+            async with asyncio.timeout(self.settings.ws_idle_timeout) as idle:
+                while True:
+                    action = protocol.after_auth(await ws.recv())
+                    if isinstance(action, Reply):
+                        idle.reschedule(loop.time() + self.settings.ws_idle_timeout)
+                        if not await send_within(ws, action.text, timeout):
+                            return
+        except TimeoutError:
+            await _close(ws, protocol.IDLE_TIMEOUT, timeout)
+        finally:
+            self.registry.remove(client)
+
+
+def _response(status: int, body: str) -> Response:
+    headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    reason = "OK" if status == 200 else "Service Unavailable"
+    return Response(status, reason, headers, body.encode())
+
+
+async def _close(ws: ServerConnection, close: Close, timeout: float) -> None:
+    if close.text is not None and not await send_within(ws, close.text, timeout):
+        return
+    await ws.close(close.code, close.reason)
+
+
+async def serve_until_stopped(settings: Settings, url: str, host: str, port: int) -> None:
+    """Serve until SIGTERM or SIGINT, then close every socket with 1001 (going away)."""
+    gateway = Gateway(settings, url)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    listening = asyncio.create_task(gateway.listener.run(), name="varistore-listener")
+    try:
+        async with serve(
+            gateway.handle,
+            host,
+            port,
+            process_request=gateway.process_request,
+            max_size=MAX_FRAME,
+            # Liveness is the protocol's own `ping` (idle timeout); protocol-level pings would
+            # add a task per socket and close clients the spec says may stay.
+            ping_interval=None,
+            close_timeout=CLOSE_TIMEOUT,
+            write_limit=WRITE_LIMIT,
+            server_header=None,
+        ) as server:
+            bound = server.sockets[0].getsockname()[1] if server.sockets else port
+            print(f"Varistore gateway on ws://{host}:{bound}{PATH}", flush=True)
+            await stop.wait()
+            # Leaving the block closes every connection with 1001 and waits for the handlers.
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
+        await gateway.keys.close()
+
+
+def run(settings: Settings, database_url: str, host: str, port: int) -> None:
+    """Run the gateway in the foreground until SIGTERM or SIGINT (then exit normally)."""
+    level = settings.log_level.upper()
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if level != "DEBUG":
+        # websockets logs every handshake and close at INFO: thousands of lines for a busy gateway.
+        logging.getLogger("websockets").setLevel(logging.WARNING)
+    asyncio.run(serve_until_stopped(settings, database_url, host, port))
