@@ -76,8 +76,6 @@ class Client:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if not self._pending:
-            return  # the sender already sent it
         if self._sender is not None:
             self._sender.cancel()
             self._sender = None
