@@ -16,7 +16,6 @@ import asyncio
 from collections.abc import Iterable
 
 from websockets.asyncio.server import ServerConnection, broadcast
-from websockets.exceptions import ConnectionClosed
 
 from ws_gateway.protocol import REFRESH
 
@@ -30,18 +29,18 @@ async def send_within(ws: ServerConnection, text: str, timeout: float) -> bool:
     """Send `text`, or drop the connection if the client has not made room for it within `timeout`.
 
     websockets' send() waits while the write buffer is over its high-water mark; a client that
-    never reads would hold the sender (and memory) forever.
+    never reads would hold the sender (and memory) forever. The send runs as a task of its own
+    and the wait is ours: cancelling a send that waits for room did not reliably end it.
     """
-    try:
-        async with asyncio.timeout(timeout):
-            await ws.send(text)
-    except TimeoutError:
+    sending = asyncio.ensure_future(ws.send(text))
+    done, _ = await asyncio.wait({sending}, timeout=timeout)
+    if not done:
         # close() would queue a close frame behind the data the client is not reading.
         ws.transport.abort()
+        sending.cancel()
+        await asyncio.gather(sending, return_exceptions=True)
         return False
-    except ConnectionClosed:
-        return False
-    return True
+    return sending.exception() is None
 
 
 class Client:
