@@ -55,7 +55,6 @@ from urllib.parse import urlsplit
 
 import psutil
 
-from migrations import upgrade
 from tests.bench.gateway_clients import raise_nofile, run_loop
 from tests.bench.pgbench_log import percentile
 from tests.bench.write_path import (
@@ -65,10 +64,8 @@ from tests.bench.write_path import (
     VARIABLES,
     account_key,
     check_variables,
-    populate,
-    postgres_server,
+    populated_database,
     running_service,
-    throwaway_database,
     variable_id,
     wait_healthy,
 )
@@ -489,12 +486,9 @@ class Result:
 def run(args: argparse.Namespace) -> Result:
     wanted = ACCOUNTS * args.sockets_per_account
     with (
-        postgres_server() as (admin_url, postmaster_pid),
-        throwaway_database(admin_url) as db_url,
+        populated_database() as (db_url, postmaster_pid),
         tempfile.TemporaryDirectory(prefix="varistore-bench-") as tmp,
     ):
-        upgrade(db_url)
-        asyncio.run(populate(db_url))
         with running_service(db_url, args.pool_size) as (base, service_pid), running_gateway(db_url) as gateway:
             # Also a `create` by an account of its own: the service's notifier connects on its first change,
             # which would otherwise delay the first measured refreshes by a connection's setup.

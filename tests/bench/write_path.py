@@ -445,14 +445,21 @@ def measure(
     return Row(action, connections, service, pgbench, (counts[1] - counts[0], counts[2] - counts[1]))
 
 
-def run(args: argparse.Namespace) -> list[Row]:
-    with (
-        postgres_server() as (admin_url, postmaster_pid),
-        throwaway_database(admin_url) as db_url,
-        tempfile.TemporaryDirectory(prefix="varistore-bench-") as tmp,
-    ):
+@contextlib.contextmanager
+def populated_database() -> Iterator[tuple[str, int | None]]:
+    """A throwaway database, migrated and filled with the benchmark's accounts and variables; its URL
+    and the postmaster's pid (None for DATABASE_URL's server)."""
+    with postgres_server() as (admin_url, postmaster_pid), throwaway_database(admin_url) as db_url:
         upgrade(db_url)
         asyncio.run(populate(db_url))
+        yield db_url, postmaster_pid
+
+
+def run(args: argparse.Namespace) -> list[Row]:
+    with (
+        populated_database() as (db_url, postmaster_pid),
+        tempfile.TemporaryDirectory(prefix="varistore-bench-") as tmp,
+    ):
         with running_service(db_url, args.pool_size) as (base, pid):
             check_variables(base, db_url)
             print(f"{ACCOUNTS} accounts x {PER_ACCOUNT} variables, cooldown {COOLDOWN} s; warming up", flush=True)
