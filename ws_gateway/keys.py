@@ -23,7 +23,7 @@ def _address(text: str) -> IPAddress | None:
 def client_ip(peer: str | None, headers: Mapping[str, str], trusted: str) -> IPAddress | None:
     """The client's address for the banned-IP check.
 
-    Behind the reverse proxy (infra/nginx) the peer is the proxy, so X-Forwarded-For is believed
+    Behind a reverse proxy the peer is the proxy, so X-Forwarded-For is believed
     when the peer is one of `trusted` (settings.forwarded_allow_ips, "*" for any): its rightmost
     address that is not itself a trusted proxy, as uvicorn reads it for the API.
     """
@@ -39,7 +39,7 @@ def client_ip(peer: str | None, headers: Mapping[str, str], trusted: str) -> IPA
 
 
 class Keys:
-    """Checks keys against the database; the pool is made on first use and again after a failure."""
+    """Checks keys against the database, over a pool made on first use (it reconnects by itself)."""
 
     def __init__(self, settings: Settings, url: str) -> None:
         self._settings = settings
