@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from migrations import upgrade
-from tests.support import Account, Api, Db, free_port, make_account, with_database
+from tests.support import Account, Api, Db, free_port, make_account, stop_process, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,19 +88,11 @@ def start_service(db_url: str, *args: str, env: dict[str, str] | None = None) ->
     raise RuntimeError("the service did not start")
 
 
-def stop_service(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
 @pytest.fixture(scope="session")
 def service_url(db_url: str) -> Iterator[str]:
     process, base = start_service(db_url)
     yield base
-    stop_service(process)
+    stop_process(process)
 
 
 @pytest.fixture(scope="session")

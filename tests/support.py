@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import subprocess
 import uuid
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
@@ -28,6 +29,16 @@ def random_email() -> str:
 
 def with_database(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def stop_process(process: subprocess.Popen[Any], timeout: float = 10) -> int:
+    """SIGTERM, then the exit status; killed if it does not exit within `timeout`."""
+    process.terminate()
+    try:
+        return process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
 
 
 def free_port() -> int:

@@ -69,7 +69,7 @@ from tests.bench.write_path import (
     variable_id,
     wait_healthy,
 )
-from tests.support import free_port
+from tests.support import free_port, stop_process
 
 MAX_KB_PER_SOCKET = 50.0  # targets, from issue 4
 MAX_P99_MS = 250.0
@@ -102,16 +102,7 @@ def running_gateway(db_url: str) -> Iterator[Gateway]:
         wait_healthy(f"http://127.0.0.1:{port}", process)
         yield Gateway(f"ws://127.0.0.1:{port}/ws", process.pid)
     finally:
-        stop(process)
-
-
-def stop(process: subprocess.Popen[Any]) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        stop_process(process)
 
 
 def rss(pid: int) -> int:
@@ -204,7 +195,7 @@ class Clients:
             try:
                 process.wait(DONE_TIMEOUT)
             except subprocess.TimeoutExpired:
-                stop(process)
+                stop_process(process)
 
 
 def event(process: subprocess.Popen[str], name: str, timeout: float) -> dict[str, Any]:

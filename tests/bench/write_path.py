@@ -52,7 +52,7 @@ from service.db.accounts import ACCESS_SQL
 from service.db.variables import SELECT_VARIABLE_SQL, WRITE_SQL
 from tests.bench.cpu import CpuClock
 from tests.bench.pgbench_log import logged_latencies, percentile, stat
-from tests.support import free_port, with_database
+from tests.support import free_port, stop_process, with_database
 
 ROOT = Path(__file__).resolve().parents[2]
 WRK_SCRIPT = Path(__file__).with_suffix(".lua")
@@ -244,12 +244,7 @@ def running_service(db_url: str, pool_size: int) -> Iterator[tuple[str, int]]:
         wait_healthy(base, process)
         yield base, process.pid
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:

@@ -9,8 +9,8 @@ import asyncpg
 import pytest
 
 from service.db.history import prune_expired
-from tests.conftest import start_service, stop_service
-from tests.support import Account, Api, Db, history_rows
+from tests.conftest import start_service
+from tests.support import Account, Api, Db, history_rows, stop_process
 
 
 def _age(db: Db, var_id: str, seconds: int) -> None:
@@ -53,7 +53,7 @@ def fast_pruning_service(db_url: str) -> Iterator[Api]:
     client = Api(base)
     yield client
     client.http.close()
-    stop_service(process)
+    stop_process(process)
 
 
 def test_background_job_prunes_expired_history(fast_pruning_service: Api, db: Db, alice: Account) -> None:

@@ -9,8 +9,7 @@ import time
 
 import httpx
 
-from tests.conftest import stop_service
-from tests.support import Api, free_port, with_database
+from tests.support import Api, free_port, stop_process, with_database
 
 
 def test_healthz_ok(api: Api) -> None:
@@ -45,4 +44,4 @@ def test_database_away_healthz_503_and_requests_error_db(admin_url: str) -> None
         simple_answer = httpx.get(base, params={"action": "sread", "key": "k", "id": "x"})
         assert (simple_answer.status_code, simple_answer.text) == (503, "error_db")
     finally:
-        stop_service(process)
+        stop_process(process)

@@ -15,22 +15,22 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from tests.support import stop_process
+
 ROOT = Path(__file__).resolve().parents[2]
+
+
 # The entry point the command line wraps (`varistore gateway`), called directly so that these
 # tests depend on ws_gateway alone. Port 0: the gateway prints the port it was given.
-_RUN = (
-    "import sys; from service.settings import load_settings; from ws_gateway.server import run; "
-    "run(load_settings(), sys.argv[1], '127.0.0.1', 0)"
-)
-
-
 class Gateway:
     """A gateway process started for the tests."""
 
     def __init__(self, db_url: str, **settings: object) -> None:
-        env = {**os.environ, "VARISTORE_LOG_LEVEL": "warning"}
+        env = {**os.environ, "DATABASE_URL": db_url, "VARISTORE_LOG_LEVEL": "warning"}
         env.update({f"VARISTORE_{name.upper()}": str(value) for name, value in settings.items()})
-        self.process = subprocess.Popen([sys.executable, "-c", _RUN, db_url], stdout=subprocess.PIPE, env=env, cwd=ROOT)
+        # `varistore gateway` on port 0: it prints the port it bound.
+        command = [sys.executable, "-m", "service", "gateway", "--host", "127.0.0.1", "--port", "0"]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, cwd=ROOT)
         assert self.process.stdout is not None
         line = self.process.stdout.readline().decode()
         if not line.startswith("Varistore gateway on ws://"):
@@ -52,12 +52,8 @@ class Gateway:
 
     def stop(self) -> int:
         """SIGTERM, then the exit status (killed if it hangs)."""
-        self.process.terminate()
         try:
-            return self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait()
+            return stop_process(self.process)
         finally:
             assert self.process.stdout is not None
             self.process.stdout.close()

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from migrations import upgrade
-from tests.conftest import start_service, stop_service
-from tests.support import Account, Api, Db, make_account
+from tests.conftest import start_service
+from tests.support import Account, Api, Db, make_account, stop_process
 from tests.ws_gateway.support import Gateway, client, closed_with, next_message, running_gateway
 
 
@@ -119,4 +119,4 @@ def test_postgres_restart_keeps_sockets_and_refreshes_them(own_postgres: Postgre
             asyncio.run(scenario())
     finally:
         api.http.close()
-        stop_service(service)
+        stop_process(service)
