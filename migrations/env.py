@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from service.settings import load_settings
+from service.core.settings import load_settings
 
 
 def _url() -> str:

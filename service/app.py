@@ -1,5 +1,5 @@
-"""The ASGI application: the protocol endpoint, /healthz, the lifespan, and the one place
-failures become answers."""
+"""The ASGI application: the protocol endpoint at `/`, /healthz, and the lifespan that holds the
+process's services (the pool, the renderer, the notifier, the pruner)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
-import asyncpg
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -17,26 +15,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service import encode, transport
-from service.context import Services
+from service.actions.context import Services
+from service.core.settings import Settings
 from service.db import history as db_history
 from service.db.notify import Notifier
 from service.db.pool import Database, create_database
-from service.dispatch import answer_of, dispatch
 from service.rendering import Renderer
-from service.results import Result, VariPassError
-from service.settings import Settings
+from service.varipass.endpoint import DATABASE_ERRORS, Endpoint
 
 log = logging.getLogger(__name__)
-
-# What a lost or overloaded database looks like from here: the request answers error_db (503).
-DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.TimeoutError)
-
-
-@dataclass(frozen=True, slots=True)
-class State:
-    services: Services
-    notifier: Notifier
 
 
 async def _prune_forever(database: Database, interval: float) -> None:
@@ -55,12 +42,12 @@ async def _prune_forever(database: Database, interval: float) -> None:
 def create_app(settings: Settings, database_url: str) -> ASGIApp:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        database = await create_database(database_url, settings)
+        database = await create_database(database_url, min_size=settings.pool_min_size, max_size=settings.pool_max_size)
         renderer = Renderer(settings.render_workers, settings.render_cache_bytes)
         notifier = Notifier(database_url)
         notifier.start()
         pruner = asyncio.create_task(_prune_forever(database, settings.prune_interval))
-        app.state.varistore = State(Services(database, settings.plan, renderer), notifier)
+        app.state.endpoint = Endpoint(Services(database, settings.plan, renderer), notifier, settings.max_body_bytes)
         try:
             yield
         finally:
@@ -70,31 +57,10 @@ def create_app(settings: Settings, database_url: str) -> ASGIApp:
             renderer.close()
             await database.close()
 
-    async def api(request: Request) -> Response:
-        state: State = starlette.state.varistore
-        version = request.scope.get("http_version", "1.1")
-        fields = transport.query_fields(request)
-        answer = answer_of(fields.get("action"))  # styles an error before the body is read
-        try:
-            raw = await transport.parse(request, fields, settings.max_body_bytes)
-            answer = answer_of(raw.action)
-            outcome = await dispatch(raw, state.services)
-        except VariPassError as exc:
-            return encode.failure(exc.result, exc.status, answer, version)
-        except DATABASE_ERRORS:
-            log.exception("database failure")
-            return encode.failure(Result.ERROR_DB, 503, answer, version)
-        except Exception:
-            # A bug, not bad input: still a protocol answer, and the worker serves on.
-            log.exception("unexpected failure")
-            return encode.failure(Result.ERROR_DB, 500, answer, version)
-        state.notifier.notify(outcome.refresh)
-        return encode.success(outcome, answer, version)
-
     async def healthz(request: Request) -> Response:
-        state: State = request.app.state.varistore
+        endpoint: Endpoint = request.app.state.endpoint
         try:
-            async with state.services.database.connection(timeout=2) as conn:
+            async with endpoint.services.database.connection(timeout=2) as conn:
                 await conn.fetchval("SELECT 1", timeout=2)
         except DATABASE_ERRORS:
             return JSONResponse({"status": "unavailable"}, 503)
@@ -104,21 +70,22 @@ def create_app(settings: Settings, database_url: str) -> ASGIApp:
     # Devices never follow redirects: no trailing-slash redirects, ever (DESIGN.md §3).
     starlette.router.redirect_slashes = False
 
-    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+    async def varipass(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] in ("GET", "POST"):
-            response = await api(Request(scope, receive))
+            endpoint: Endpoint = starlette.state.endpoint
+            response = await endpoint(Request(scope, receive))
         else:
             response = Response(status_code=405, headers={"Allow": "GET, POST"})
         await response(scope, receive, send)
 
     # Web pages call the API from their own origin (the spec's XMLHttpRequest client). Keys travel
     # in the request, never in cookies, so every origin may.
-    protocol = CORSMiddleware(endpoint, allow_origins=["*"], allow_methods=["GET", "POST"], allow_headers=["*"])
+    protocol = CORSMiddleware(varipass, allow_origins=["*"], allow_methods=["GET", "POST"], allow_headers=["*"])
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         # The protocol endpoint skips Starlette's router and middleware: they cost a tenth of a
-        # request's CPU on the hot path (tests/bench/write_path.py), and `api` handles its own
-        # failures. Everything else (lifespan, /healthz, 404) is Starlette's.
+        # request's CPU on the hot path (tests/bench/write_path.py), and the endpoint handles its
+        # own failures. Everything else (lifespan, /healthz, 404) is Starlette's.
         if scope["type"] == "http" and scope["path"] == "/":
             await protocol(scope, receive, send)
         else:

@@ -5,21 +5,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
+import logging
 import os
-import signal
-import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
 
 import asyncpg
 
-from service import embedded
-from service.auth import hash_password, key_hash, new_key
+from service import embedded, server
+from service.core.ids import key_hash, new_key
+from service.core.settings import Settings, load_settings
+from service.core.values import parse_flag
 from service.db import accounts as db_accounts
 from service.db.pool import connect
-from service.settings import Settings, load_settings
-from service.values import parse_flag
+from service.passwords import hash_password
+from service.server import base_url
+from service.supervisor import Child, Supervisor
 
 
 def database_url(settings: Settings) -> str:
@@ -46,32 +48,6 @@ def _ip(text: str) -> str:
         return str(ipaddress.ip_address(text))
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an IP address: {text!r}") from None
-
-
-def _run_api(settings: Settings, url: str, host: str, port: int) -> None:
-    import uvicorn
-
-    from service.app import create_app
-
-    print(f"Varistore API on {_base(host, port)}", flush=True)
-    config = uvicorn.Config(
-        create_app(settings, url),
-        host=host,
-        port=port,
-        http="httptools",  # parses absolute-form targets (`GET http://host/?... HTTP/1.0`)
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-        access_log=settings.access_log,
-        log_level=settings.log_level,
-        server_header=False,
-    )
-    # uvicorn re-raises the signal that stopped it; turn SIGTERM into SystemExit so that what
-    # we started (the embedded database) is stopped on the way out, as after Ctrl-C.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        uvicorn.Server(config).run()
-    except KeyboardInterrupt:
-        pass
 
 
 def migrated_url(settings: Settings) -> str:
@@ -116,33 +92,24 @@ async def _demo_key(conn: asyncpg.Connection, max_variables: int) -> str:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     host, port = args.host or settings.host, settings.port if args.port is None else args.port
     gateway_port = settings.gateway_port if args.gateway_port is None else args.gateway_port
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     url = migrated_url(settings)
     if args.demo:
         key = _run_on(url, lambda conn: _demo_key(conn, settings.plan.max_variables))
         print(f"Demo account {DEMO_EMAIL}, API key {key}. Try:")
-        print(f"  curl '{_base(host, port)}?key={key}&action=create&type=float&name=Temperature'")
-        ws = _base(host, gateway_port).replace("http://", "ws://", 1)
+        print(f"  curl '{base_url(host, port)}?key={key}&action=create&type=float&name=Temperature'")
+        ws = base_url(host, gateway_port).replace("http://", "ws://", 1)
         print(f"and watch for changes at {ws}ws (send `key {key}`, then `ping` every 10 s)", flush=True)
-    # The gateway is a process of its own, as in production (DESIGN.md §1); it gets the database's
-    # URL rather than joining the embedded server, which this process owns and stops last.
-    gateway = subprocess.Popen(
-        [sys.executable, "-m", "service", "gateway", "--host", host, "--port", str(gateway_port)],
-        env={**os.environ, "DATABASE_URL": url},
-    )
-    try:
-        _run_api(settings, url, host, port)
-    finally:
-        gateway.terminate()
-        try:
-            gateway.wait(15)
-        except subprocess.TimeoutExpired:
-            gateway.kill()
-            gateway.wait()
-
-
-def _base(host: str, port: int) -> str:
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
+    # The children get the database's URL rather than joining the embedded server, which this
+    # process owns and stops last.
+    env = {**os.environ, "DATABASE_URL": url}
+    command = [sys.executable, "-m", "service"]
+    children = [
+        Child("the API", [*command, "api", "--host", host, "--port", str(port)], env),
+        Child("the gateway", [*command, "gateway", "--host", host, "--port", str(gateway_port)], env),
+    ]
+    if Supervisor(children).run() != 0:
+        raise SystemExit(1)
 
 
 def cmd_gateway(settings: Settings, args: argparse.Namespace) -> None:
@@ -153,9 +120,8 @@ def cmd_gateway(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_api(settings: Settings, args: argparse.Namespace) -> None:
-    _run_api(
-        settings, database_url(settings), args.host or settings.host, settings.port if args.port is None else args.port
-    )
+    port = settings.port if args.port is None else args.port
+    server.run(settings, database_url(settings), args.host or settings.host, port)
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:

@@ -13,9 +13,9 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 from render import Picture, RenderOptions, Series, render
+from service.core.values import VarType
 from service.db.history import Point
 from service.db.variables import Variable
-from service.values import VarType
 
 
 def series_of(variable: Variable, points: list[Point]) -> Series:

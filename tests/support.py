@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 import pytest
 
-from service.auth import key_hash, new_key
+from service.core.ids import key_hash, new_key
 
 T = TypeVar("T")
 TRANSPORTS = ("get", "json", "form")

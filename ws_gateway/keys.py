@@ -1,4 +1,4 @@
-"""Who a `key <key>` is: the service's own key check (DESIGN.md §3, check 3), over a small pool."""
+"""Who a `key <key>` is: the service's own access rule (service/core/access.py), over a small pool."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import asyncio
 import ipaddress
 from collections.abc import Mapping
 
-from service.auth import check_access, key_hash
-from service.db.accounts import IPAddress, select_access
+from service.core.access import Actor, IPAddress, check_access
+from service.core.ids import key_hash
+from service.core.results import Result, VariPassError
+from service.core.settings import Settings
+from service.db.accounts import select_access
 from service.db.pool import Database, create_database
-from service.results import Result, VariPassError
-from service.settings import Settings
 
 
 def _address(text: str) -> IPAddress | None:
@@ -56,7 +57,7 @@ class Keys:
         """
         db = await self._database()
         async with db.connection() as conn:
-            access = check_access(await select_access(conn, key_hash(key), ip), public=False)
+            access = check_access(await select_access(conn, Actor.by_key(key_hash(key), ip)), public=False)
         if access is None:  # only for public requests, which a socket never is
             raise VariPassError(Result.ERROR_INVALID_KEY)
         return access.account_id
@@ -65,7 +66,11 @@ class Keys:
         # Made lazily so that the gateway starts, and answers /healthz, while PostgreSQL is down.
         async with self._connecting:
             if self._db is None:
-                self._db = await create_database(self._url, self._settings)
+                self._db = await create_database(
+                    self._url,
+                    min_size=self._settings.gateway_pool_min_size,
+                    max_size=self._settings.gateway_pool_max_size,
+                )
             return self._db
 
     async def close(self) -> None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 
 import asyncpg
 
-from service.db.notify import CHANNEL
+from service.core.changes import CHANNEL, Change, decode
 
 MIN_BACKOFF = 0.1
 MAX_BACKOFF = 5.0
@@ -26,21 +26,13 @@ KEEPALIVE_TIMEOUT = 5.0
 log = logging.getLogger(__name__)
 
 
-def account_ids(payload: str) -> Iterator[int]:
-    """The ids in a service/db/notify.py payload ("3,17,42"); anything else in it is skipped."""
-    for part in payload.split(","):
-        part = part.strip()
-        if part.isascii() and part.isdigit():
-            yield int(part)
-
-
 class Listener:
-    """LISTENs on the service's channel and hands each payload's accounts to `on_change`."""
+    """LISTENs on the service's channel and hands each payload's changes to `on_change`."""
 
     def __init__(
         self,
         url: str,
-        on_change: Callable[[Iterable[int]], None],
+        on_change: Callable[[list[Change]], None],
         on_listening: Callable[[], None],
     ) -> None:
         self._url = url
@@ -83,4 +75,4 @@ class Listener:
                 await conn.execute("SELECT 1", timeout=KEEPALIVE_TIMEOUT)
 
     def _notified(self, conn: object, pid: int, channel: str, payload: object) -> None:
-        self._on_change(account_ids(str(payload)))
+        self._on_change(decode(str(payload)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from service.results import Result
+from service.core.results import Result
 
 OK = "ok"
 PONG = "pong"

@@ -16,8 +16,9 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from service.results import VariPassError
-from service.settings import Settings
+from service.core.changes import Change
+from service.core.results import VariPassError
+from service.core.settings import Settings
 from ws_gateway import protocol
 from ws_gateway.keys import Keys, client_ip
 from ws_gateway.listener import Listener
@@ -53,7 +54,11 @@ class Gateway:
             send_timeout=settings.ws_send_timeout,
         )
         self.keys = Keys(settings, url)
-        self.listener = Listener(url, self.registry.refresh, self.registry.refresh_all)
+        self.listener = Listener(url, self._changed, self.registry.refresh_all)
+
+    def _changed(self, changes: list[Change]) -> None:
+        # VariPass clients get the one word `refresh` whatever changed (DESIGN.md §7).
+        self.registry.refresh({change.account_id for change in changes})
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path

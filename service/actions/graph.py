@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from render import InvalidFormat, InvalidOption, RenderOptions, make_options
-from service.context import Ctx, find_variable
+from dataclasses import dataclass
+
+from render import InvalidFormat, InvalidOption, Picture, RenderOptions, make_options
+from service.actions.context import Ctx, Outcome, find_variable
+from service.actions.params import GraphParams
+from service.core.results import Result, VariPassError
+from service.core.values import VarType
 from service.db import history as db_history
-from service.params import GraphParams
 from service.rendering import etag_of, matches, series_of
-from service.results import Outcome, Result, VariPassError
-from service.values import VarType
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    """A picture of a variable's history and its ETag; no picture when the caller holds it already."""
+
+    etag: str
+    picture: Picture | None
 
 
 def _options(p: GraphParams) -> RenderOptions | None:
@@ -25,7 +35,7 @@ def _options(p: GraphParams) -> RenderOptions | None:
         return None
 
 
-async def graph(ctx: Ctx, p: GraphParams) -> Outcome:
+async def graph(ctx: Ctx, p: GraphParams) -> Outcome[Graph]:
     options = _options(p)
     variable = await find_variable(ctx, p.id)
     if variable.type is VarType.STRING:
@@ -35,11 +45,11 @@ async def graph(ctx: Ctx, p: GraphParams) -> Outcome:
     # The ETag comes from the history's extent: a screen whose copy is current, or a picture
     # already drawn, costs one small query and no transfer of the points.
     etag = etag_of(variable, await db_history.select_oldest(ctx.conn, variable), options)
-    if matches(ctx.if_none_match, etag):
-        return Outcome(etag=etag)
+    if matches(ctx.cached_tags, etag):
+        return Outcome(Graph(etag, None))
     renderer = ctx.services.renderer
     picture = renderer.cached(etag)
     if picture is None:
         series = series_of(variable, await db_history.select_history(ctx.conn, variable))
         picture = await renderer.draw(etag, series, options)
-    return Outcome(picture=picture, etag=etag)
+    return Outcome(Graph(etag, picture))

@@ -1,65 +1,67 @@
-"""read, sread, history, write, swrite, toggle, stoggle."""
+"""read, history, write, toggle (the protocol's s-variants present the same results)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from asyncpg import Record
 
-from service.auth import check_access
-from service.context import Ctx, find_variable, now
+from service.actions.context import Ctx, Outcome, find_variable
+from service.actions.params import IdParams, WriteParams
+from service.core.access import check_access
+from service.core.changes import Change, ChangeKind
+from service.core.results import Result, VariPassError
+from service.core.values import Candidates, Value, VarType
 from service.db import history as db_history, variables as db_variables
-from service.params import IdParams, WriteParams
-from service.results import Outcome, Result, VariPassError
-from service.values import Candidates, VarType, simple_text
+from service.db.history import Point
+from service.db.variables import Variable
 
 
-async def read(ctx: Ctx, p: IdParams) -> Outcome:
+@dataclass(frozen=True, slots=True)
+class Written:
+    """The value a write or toggle stored, and its time (whole Unix seconds)."""
+
+    value: Value
+    time: int
+
+
+async def read(ctx: Ctx, p: IdParams) -> Outcome[Variable]:
+    return Outcome(await find_variable(ctx, p.id))
+
+
+async def history(ctx: Ctx, p: IdParams) -> Outcome[list[Point]]:
     variable = await find_variable(ctx, p.id)
-    return Outcome({"value": variable.value, "time": variable.time, "current": now()})
+    return Outcome(await db_history.select_history(ctx.conn, variable))
 
 
-async def sread(ctx: Ctx, p: IdParams) -> Outcome:
-    variable = await find_variable(ctx, p.id)
-    return Outcome(simple=(simple_text(variable.value),))
-
-
-async def history(ctx: Ctx, p: IdParams) -> Outcome:
-    variable = await find_variable(ctx, p.id)
-    points = await db_history.select_history(ctx.conn, variable)
-    return Outcome({"history": [{"value": pt.value, "time": pt.time} for pt in points], "current": now()})
-
-
-async def _write(ctx: Ctx, var_id: str, value: Candidates | None) -> Record:
-    """Write `value`, or toggle when None, in one statement that also checks the key.
+async def _write(ctx: Ctx, var_id: str, value: Candidates | None) -> Outcome[Written]:
+    """Write `value`, or toggle when None, in one statement that also applies the access rule.
 
     Raises:
-        VariPassError: the key's errors, then error_invalid_id, then error_invalid_parameters
-            (the value does not fit the variable's type) or error_not_bool, then error_cooldown.
+        VariPassError: the access rule's errors, then error_invalid_id, then
+            error_invalid_parameters (the value does not fit the variable's type) or
+            error_not_bool, then error_cooldown.
     """
-    assert ctx.key_hash is not None
-    row = await db_variables.write_value(ctx.conn, ctx.key_hash, ctx.client_ip, var_id, value)
+    row: Record = await db_variables.write_value(ctx.conn, ctx.actor, var_id, value)
     check_access(row, public=False)
     if row["type"] is None:
         raise VariPassError(Result.ERROR_INVALID_ID)
+    type_ = VarType(row["type"])
     if row["value_time"] is None:
-        type_ = VarType(row["type"])
         if value is None and type_ != VarType.BOOL:
             raise VariPassError(Result.ERROR_NOT_BOOL)
         if value is not None and value.as_type(type_) is None:
             raise VariPassError(Result.ERROR_INVALID_PARAMETERS)
         raise VariPassError(Result.ERROR_COOLDOWN)
-    return row
+    stored = row["value_bool"] if value is None else value.as_type(type_)
+    assert stored is not None
+    written = Written(stored, int(row["value_time"].timestamp()))
+    return Outcome(written, (Change(row["account_id"], var_id, ChangeKind.WRITTEN, written.value, written.time),))
 
 
-async def write(ctx: Ctx, p: WriteParams) -> Outcome:
-    row = await _write(ctx, p.id, Candidates.of(p.value))
-    return Outcome(refresh=(row["account_id"],))
+async def write(ctx: Ctx, p: WriteParams) -> Outcome[Written]:
+    return await _write(ctx, p.id, Candidates.of(p.value))
 
 
-async def toggle(ctx: Ctx, p: IdParams) -> Outcome:
-    row = await _write(ctx, p.id, None)
-    value: bool = row["value_bool"]
-    return Outcome(
-        {"value": value, "time": int(row["value_time"].timestamp()), "current": now()},
-        simple=(simple_text(value),),
-        refresh=(row["account_id"],),
-    )
+async def toggle(ctx: Ctx, p: IdParams) -> Outcome[Written]:
+    return await _write(ctx, p.id, None)

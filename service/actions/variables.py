@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from service.auth import new_variable_id
-from service.context import Ctx, describe, find_variable, require_unlocked, var_type
+from service.actions.context import Ctx, Outcome, find_variable, require_unlocked, var_type
+from service.actions.params import CreateParams, EditParams, IdParams
+from service.core.changes import Change, ChangeKind
+from service.core.ids import new_variable_id
+from service.core.results import Result, VariPassError
+from service.core.values import VarType
 from service.db import accounts as db_accounts, history as db_history, variables as db_variables
-from service.db.variables import Definition
-from service.params import CreateParams, EditParams, IdParams
-from service.results import Outcome, Result, VariPassError
-from service.values import VarType
+from service.db.variables import Definition, Variable
 
 
 def _definition(p: CreateParams | EditParams, type_: VarType, cooldown: int) -> Definition:
@@ -16,7 +17,7 @@ def _definition(p: CreateParams | EditParams, type_: VarType, cooldown: int) -> 
     return Definition(type=type_, cooldown=cooldown, **settings)
 
 
-async def create(ctx: Ctx, p: CreateParams) -> Outcome:
+async def create(ctx: Ctx, p: CreateParams) -> Outcome[str]:
     require_unlocked(ctx)
     type_ = var_type(p.type)
     definition = _definition(p, type_, ctx.plan.cooldown(p.expire))
@@ -31,10 +32,10 @@ async def create(ctx: Ctx, p: CreateParams) -> Outcome:
         while not await db_variables.claim_id(ctx.conn, account_id, var_id):
             var_id = new_variable_id()
         await db_variables.insert_variable(ctx.conn, account_id, var_id, definition)
-    return Outcome({"id": var_id}, refresh=(account_id,))
+    return Outcome(var_id, (Change(account_id, var_id, ChangeKind.CREATED),))
 
 
-async def edit(ctx: Ctx, p: EditParams) -> Outcome:
+async def edit(ctx: Ctx, p: EditParams) -> Outcome[None]:
     variable = await find_variable(ctx, p.id)
     require_unlocked(ctx)
     type_ = var_type(p.type)
@@ -46,33 +47,33 @@ async def edit(ctx: Ctx, p: EditParams) -> Outcome:
             await db_history.delete_history(ctx.conn, variable.account_id, variable.id)
         elif expire < variable.expire:
             await db_history.delete_expired_of(ctx.conn, variable.account_id, variable.id)
-    return Outcome(refresh=(variable.account_id,))
+    return Outcome(None, (Change(variable.account_id, variable.id, ChangeKind.EDITED),))
 
 
-async def info(ctx: Ctx, p: IdParams) -> Outcome:
-    return Outcome(describe(await find_variable(ctx, p.id)))
+async def info(ctx: Ctx, p: IdParams) -> Outcome[Variable]:
+    return Outcome(await find_variable(ctx, p.id))
 
 
-async def delete(ctx: Ctx, p: IdParams) -> Outcome:
+async def delete(ctx: Ctx, p: IdParams) -> Outcome[None]:
     variable = await find_variable(ctx, p.id)
     require_unlocked(ctx)
     async with ctx.conn.transaction():
         await db_variables.delete_variable(ctx.conn, variable.account_id, variable.id)
-    return Outcome(refresh=(variable.account_id,))
+    return Outcome(None, (Change(variable.account_id, variable.id, ChangeKind.DELETED),))
 
 
-async def _move(ctx: Ctx, p: IdParams, *, forward: bool, at_end: Result) -> Outcome:
+async def _move(ctx: Ctx, p: IdParams, *, forward: bool, at_end: Result) -> Outcome[None]:
     variable = await find_variable(ctx, p.id)
     require_unlocked(ctx)
     async with ctx.conn.transaction():
         if not await db_variables.swap_with_neighbour(ctx.conn, variable.account_id, variable.id, forward=forward):
             raise VariPassError(at_end)
-    return Outcome(refresh=(variable.account_id,))
+    return Outcome(None, (Change(variable.account_id, variable.id, ChangeKind.MOVED),))
 
 
-async def ordprev(ctx: Ctx, p: IdParams) -> Outcome:
+async def ordprev(ctx: Ctx, p: IdParams) -> Outcome[None]:
     return await _move(ctx, p, forward=False, at_end=Result.ERROR_ORDER_FIRST)
 
 
-async def ordnext(ctx: Ctx, p: IdParams) -> Outcome:
+async def ordnext(ctx: Ctx, p: IdParams) -> Outcome[None]:
     return await _move(ctx, p, forward=True, at_end=Result.ERROR_ORDER_LAST)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
 from asyncpg import Record
 
+from service.core.access import ACCESS_COLUMNS, BY_ACCOUNT, BY_KEY, Actor
 from service.db.pool import Connection
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,15 +21,14 @@ class Account:
     max_variables: int
 
 
-# One row whatever the key: the account's columns are NULL when the key is unknown (or None,
-# for a public request), and ip_banned is always answered. The write statement in
-# db/variables.py repeats this shape so that auth.check_access reads both.
-ACCESS_SQL = """
-    SELECT a.id AS account_id, a.banned, a.confirmed, a.locked, a.transfers_enabled,
-           EXISTS (SELECT 1 FROM banned_ips b WHERE b.ip = $2::inet) AS ip_banned
-    FROM (VALUES (1)) AS one (x)
-    LEFT JOIN accounts a ON a.key_hash = $1
-"""
+def _access_sql(who: str) -> str:
+    # One row whatever the actor: the account's columns are NULL when none matches (a public
+    # request, an unknown key), and ip_banned is always answered; core.access.check_access reads it.
+    return f"SELECT {ACCESS_COLUMNS} FROM (VALUES (1)) AS one (x) LEFT JOIN accounts a ON {who}"
+
+
+ACCESS_BY_KEY_SQL = _access_sql(BY_KEY)
+ACCESS_BY_ACCOUNT_SQL = _access_sql(BY_ACCOUNT)
 
 _COLUMNS = "id, email, confirmed, banned, locked, transfers_enabled, max_variables"
 
@@ -40,8 +37,9 @@ def _account(row: Record | None) -> Account | None:
     return Account(**dict(row)) if row is not None else None
 
 
-async def select_access(conn: Connection, key_hash: bytes | None, ip: IPAddress | None) -> Record:
-    row = await conn.fetchrow(ACCESS_SQL, key_hash, ip)
+async def select_access(conn: Connection, actor: Actor) -> Record:
+    sql = ACCESS_BY_ACCOUNT_SQL if actor.who == BY_ACCOUNT else ACCESS_BY_KEY_SQL
+    row = await conn.fetchrow(sql, actor.credential, actor.client_ip)
     assert row is not None
     return row
 

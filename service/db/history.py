@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from service.core.values import Value, VarType
 from service.db.pool import Connection
 from service.db.variables import Variable, stored_value
-from service.values import Value, VarType
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,24 +1,21 @@
-"""Tell the WebSocket gateways which accounts changed.
+"""Tell the WebSocket gateways what changed (the change feed of service/core/changes.py).
 
 DESIGN.md §3 ("WebSocket"): a NOTIFY inside the writing transaction makes PostgreSQL
-serialise the commits of every notifying transaction, so the service instead sends one
-NOTIFY after the commit, from a connection of its own with synchronous_commit off, for
-all accounts changed since the last one. The price: if the process dies between a
-commit and its NOTIFY, that one `refresh` is lost (gateways re-read on reconnect anyway).
-
-Payload: the changed account ids as decimal numbers separated by commas.
+serialise the commits of every notifying transaction, so the service instead sends the
+changes after the commit, from a connection of its own with synchronous_commit off, gathered
+and coalesced since the last NOTIFY. The price: if the process dies between a commit and its
+NOTIFY, those changes are not announced (gateways re-read on reconnect anyway).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
+from service.core.changes import CHANNEL, Change, coalesce, payloads
 from service.db.pool import Connection, connect
 
-CHANNEL = "varistore_refresh"
-MAX_PAYLOAD = 7900  # PostgreSQL refuses payloads of 8000 bytes and more
 # Changes are gathered for this long before one NOTIFY names them all: under load, one NOTIFY
 # per few ms instead of one per write, for a few ms of delay to a refresh.
 GATHER_SECONDS = 0.005
@@ -26,26 +23,12 @@ GATHER_SECONDS = 0.005
 log = logging.getLogger(__name__)
 
 
-def payloads(account_ids: Iterable[int]) -> Iterator[str]:
-    """Comma-separated account ids, split to fit NOTIFY's payload limit."""
-    chunk: list[str] = []
-    size = 0
-    for text in map(str, sorted(account_ids)):
-        if chunk and size + len(text) + 1 > MAX_PAYLOAD:
-            yield ",".join(chunk)
-            chunk, size = [], 0
-        chunk.append(text)
-        size += len(text) + 1
-    if chunk:
-        yield ",".join(chunk)
-
-
 class Notifier:
-    """Coalesces the accounts to refresh and sends them as soon as the connection is free."""
+    """Gathers the changes of committed actions and sends them as soon as the connection is free."""
 
     def __init__(self, url: str) -> None:
         self._url = url
-        self._pending: set[int] = set()
+        self._pending: list[Change] = []
         self._wake = asyncio.Event()
         self._conn: Connection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -53,8 +36,8 @@ class Notifier:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="varistore-notifier")
 
-    def notify(self, account_ids: Iterable[int]) -> None:
-        self._pending.update(account_ids)
+    def notify(self, changes: Iterable[Change]) -> None:
+        self._pending.extend(changes)
         if self._pending:
             self._wake.set()
 
@@ -91,10 +74,10 @@ class Notifier:
             self._conn = await connect(self._url)
             await self._conn.execute("SET synchronous_commit = off")
         self._wake.clear()
-        account_ids, self._pending = self._pending, set()
+        changes, self._pending = coalesce(self._pending), []
         try:
-            for payload in payloads(account_ids):
+            for payload in payloads(changes):
                 await self._conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
         except BaseException:
-            self._pending |= account_ids
+            self._pending[:0] = changes
             raise

@@ -10,8 +10,6 @@ from typing import TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from service.settings import Settings
-
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
 
@@ -48,18 +46,18 @@ class Database:
         await self.pool.close()
 
 
-async def create_database(url: str, settings: Settings) -> Database:
+async def create_database(url: str, *, min_size: int, max_size: int) -> Database:
     pool = await asyncpg.create_pool(
         url,
-        min_size=settings.pool_min_size,
-        max_size=settings.pool_max_size,
+        min_size=min_size,
+        max_size=max_size,
         reset=_keep_session,
         # A stuck statement must not hold a request forever. The server enforces this for free;
         # asyncpg's command_timeout would wrap every query in a timer (3% of a request's CPU).
         server_settings={"statement_timeout": "30s"},
     )
     assert pool is not None
-    return Database(pool, settings.pool_max_size)
+    return Database(pool, max_size)
 
 
 async def connect(url: str) -> asyncpg.Connection[asyncpg.Record]:

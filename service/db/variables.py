@@ -7,9 +7,9 @@ from typing import Any
 
 from asyncpg import Record
 
-from service.db.accounts import IPAddress
+from service.core.access import ACCESS_COLUMNS, BY_ACCOUNT, BY_KEY, USABLE, Actor
+from service.core.values import ZERO, Candidates, Value, VarType
 from service.db.pool import Connection
-from service.values import ZERO, Candidates, Value, VarType
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,16 +249,16 @@ async def move_to_account(conn: Connection, variable: Variable, target_id: int) 
     await conn.execute("UPDATE variable_ids SET account_id = $2 WHERE id = $1", variable.id, target_id)
 
 
-# The hot path of the API in one statement and one round trip (DESIGN.md §4): it checks the key
-# like ACCESS_SQL, then writes (or toggles) only if the value fits the variable's type and the
-# cooldown has passed, and records the value in history when the variable keeps any.
-# Concurrent writes to one row serialise on its row lock; the loser re-evaluates the cooldown
-# against the winner's last_write (READ COMMITTED re-check) and so changes nothing.
-WRITE_SQL = """
+# The hot path of the API in one statement and one round trip (DESIGN.md §4): it applies the access
+# rule (service/core/access.py) to the actor's account, then writes (or toggles) only if the value
+# fits the variable's type and the cooldown has passed, and records the value in history when the
+# variable keeps any. Concurrent writes to one row serialise on its row lock; the loser
+# re-evaluates the cooldown against the winner's last_write (READ COMMITTED re-check) and so
+# changes nothing. `who` finds the actor's account: by key hash or by account id, as $1.
+def _write_sql(who: str) -> str:
+    return f"""
 WITH account AS (
-    SELECT a.id FROM accounts a
-    WHERE a.key_hash = $1 AND a.confirmed AND NOT a.banned
-      AND NOT EXISTS (SELECT 1 FROM banned_ips b WHERE b.ip = $2::inet)
+    SELECT a.id FROM accounts a WHERE {who} AND {USABLE}
 ), written AS (
     UPDATE variables v SET
         value_int = CASE WHEN v.type = 'int' THEN $4::bigint END,
@@ -282,32 +282,28 @@ WITH account AS (
     SELECT account_id, id, value_time, value_int, value_float, value_bool, value_text
     FROM written WHERE expire > 0
 )
-SELECT a.id AS account_id, a.banned, a.confirmed, a.locked, a.transfers_enabled,
-       EXISTS (SELECT 1 FROM banned_ips b WHERE b.ip = $2::inet) AS ip_banned,
-       v.type, w.value_bool, w.value_time
+SELECT {ACCESS_COLUMNS}, v.type, w.value_bool, w.value_time
 FROM (VALUES (1)) AS one (x)
-LEFT JOIN accounts a ON a.key_hash = $1
+LEFT JOIN accounts a ON {who}
 LEFT JOIN variables v ON v.account_id = a.id AND v.id = $3
 LEFT JOIN written w ON true
 """
 
 
-async def write_value(
-    conn: Connection,
-    key_hash: bytes,
-    ip: IPAddress | None,
-    var_id: str,
-    value: Candidates | None,
-) -> Record:
-    """Write `value` (or toggle, when None) with the key check in the same statement.
+WRITE_BY_KEY_SQL = _write_sql(BY_KEY)
+WRITE_BY_ACCOUNT_SQL = _write_sql(BY_ACCOUNT)
 
-    Returns the access columns of ACCESS_SQL plus `type` (NULL: no such variable of this
-    account) and `value_time` (NULL: nothing was written).
+
+async def write_value(conn: Connection, actor: Actor, var_id: str, value: Candidates | None) -> Record:
+    """Write `value` (or toggle, when None) with the access check in the same statement.
+
+    Returns the columns of core.access.ACCESS_COLUMNS plus `type` (NULL: no such variable of
+    this account), `value_bool` (a toggle's new value) and `value_time` (NULL: nothing was written).
     """
     row = await conn.fetchrow(
-        WRITE_SQL,
-        key_hash,
-        ip,
+        WRITE_BY_ACCOUNT_SQL if actor.who == BY_ACCOUNT else WRITE_BY_KEY_SQL,
+        actor.credential,
+        actor.client_ip,
         var_id,
         value.as_int if value else None,
         value.as_float if value else None,

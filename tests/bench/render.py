@@ -24,10 +24,10 @@ import asyncpg
 
 from migrations import upgrade
 from render import RenderOptions, Series, make_options, render
-from service.auth import key_hash
+from service.core.ids import key_hash
+from service.core.values import VarType
 from service.db.variables import Variable
 from service.rendering import Renderer, etag_of
-from service.values import VarType
 from tests.bench.pgbench_log import percentile
 from tests.bench.write_path import postgres_server, running_service, throwaway_database
 from tests.render import samples

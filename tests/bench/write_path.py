@@ -47,9 +47,9 @@ import httpx
 import psutil
 
 from migrations import upgrade
-from service.auth import key_hash
-from service.db.accounts import ACCESS_SQL
-from service.db.variables import SELECT_VARIABLE_SQL, WRITE_SQL
+from service.core.ids import key_hash
+from service.db.accounts import ACCESS_BY_KEY_SQL
+from service.db.variables import SELECT_VARIABLE_SQL, WRITE_BY_KEY_SQL
 from tests.bench.cpu import CpuClock
 from tests.bench.pgbench_log import logged_latencies, percentile, stat
 from tests.support import free_port, stop_process, with_database
@@ -341,9 +341,9 @@ def pgbench_script(action: str) -> str:
     if action == "write":
         value = ":value"
         write = {1: _KEY_HASH, 2: ":ip", 3: ":var", 4: value, 5: value, 6: value, 7: value, 8: ":toggle"}
-        return f"{_WALK}{pgbench_sql(WRITE_SQL, write)};\n"
+        return f"{_WALK}{pgbench_sql(WRITE_BY_KEY_SQL, write)};\n"
     # sread: two statements, as dispatch() runs them: the key check, then the variable of its account.
-    access = pgbench_sql(ACCESS_SQL, {1: _KEY_HASH, 2: ":ip"})
+    access = pgbench_sql(ACCESS_BY_KEY_SQL, {1: _KEY_HASH, 2: ":ip"})
     select = pgbench_sql(SELECT_VARIABLE_SQL, {1: ":account_id", 2: ":var"})
     return f"{_WALK}{access}\n\\gset\n{select};\n"
 

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from service.db.notify import CHANNEL, MAX_PAYLOAD, payloads
+from service.core.changes import CHANNEL, MAX_PAYLOAD, Change, ChangeKind, decode, payloads
 from tests.support import Account, Api, Db, lift_cooldown, make_account
 
 
@@ -24,7 +24,7 @@ class Refreshes:
         self._loop.run_until_complete(self._conn.add_listener(CHANNEL, self._on_notify))
 
     def _on_notify(self, conn: Any, pid: int, channel: str, payload: str) -> None:
-        self._seen.extend(int(part) for part in payload.split(","))
+        self._seen.extend(change.account_id for change in decode(payload))
 
     def after(self, act: Callable[[], Any], *accounts: Account, settle: float = 0.3) -> set[int]:
         """Which of `accounts` were notified while `act` ran (or within `settle` seconds after)."""
@@ -105,9 +105,9 @@ def test_refused_and_read_only_requests_notify_nobody(
         assert refreshes.after(step, alice, bob, locked) == set()
 
 
-def test_payloads_split_under_the_notify_limit() -> None:
-    ids = range(10**12, 10**12 + 2000)
-    chunks = list(payloads(ids))
+def test_payloads_split_under_the_notify_limit_and_decode_to_the_changes() -> None:
+    changes = [Change(10**12 + n, f"id{n:05}", ChangeKind.WRITTEN, "é" * 40 + str(n), 1764781200 + n) for n in range(2000)]
+    chunks = list(payloads(changes))
     assert len(chunks) > 1
-    assert all(len(chunk) < MAX_PAYLOAD for chunk in chunks)
-    assert sorted(int(part) for chunk in chunks for part in chunk.split(",")) == list(ids)
+    assert all(len(chunk.encode()) < MAX_PAYLOAD for chunk in chunks)
+    assert [change for chunk in chunks for change in decode(chunk)] == changes

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from service.dispatch import ACTIONS, Answer
-from service.params import Params
-from service.results import Result
+from service.actions.params import Params
+from service.core.results import Result
+from service.varipass.dispatch import ACTIONS, Answer
 from tests.support import Account, Api, Db, make_account
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "varipass-api.txt"

@@ -1,4 +1,4 @@
-"""From an outcome (or a failure) to the HTTP answer: compact JSON, pipe text or an image."""
+"""From a reply (or a failure) to the HTTP answer: compact JSON, pipe text or an image."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from service.dispatch import Answer
-from service.results import Outcome, Result
+from service.core.results import Result
+from service.varipass.presenter import Answer, Reply
 
 
 class SimpleText(Response):
@@ -22,9 +22,9 @@ class SimpleText(Response):
 
     media_type = "text/plain"
 
-    def __init__(self, text: str, status_code: int, *, chunked: bool) -> None:
+    def __init__(self, text: str, status_code: int, *, chunked: bool, headers: Mapping[str, str] | None = None) -> None:
         self.chunked = chunked
-        super().__init__(text, status_code)
+        super().__init__(text, status_code, headers)
 
     def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
         super().init_headers(headers)
@@ -37,20 +37,22 @@ def compact_json(data: Any) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
-def success(outcome: Outcome, answer: Answer, http_version: str) -> Response:
-    if outcome.etag is not None:
+def success(reply: Reply, answer: Answer, http_version: str) -> Response:
+    if reply.etag is not None:
         # Images always carry an exact length (e-ink displays read them straight off the socket).
-        headers = {"ETag": outcome.etag, "Cache-Control": "no-cache"}
-        if outcome.picture is None:
+        headers = {"ETag": reply.etag, "Cache-Control": "no-cache"}
+        if reply.picture is None:
             return Response(status_code=304, headers=headers)
-        return Response(outcome.picture.data, media_type=outcome.picture.media_type, headers=headers)
+        return Response(reply.picture.data, media_type=reply.picture.media_type, headers=headers)
     if answer is Answer.SIMPLE:
-        return SimpleText("|".join((Result.SUCCESS.value, *outcome.simple)), 200, chunked=http_version != "1.0")
-    return Response(compact_json({"result": Result.SUCCESS.value, **outcome.fields}), media_type="application/json")
+        return SimpleText("|".join((Result.SUCCESS.value, *reply.simple)), 200, chunked=http_version != "1.0")
+    return Response(compact_json({"result": Result.SUCCESS.value, **reply.fields}), media_type="application/json")
 
 
-def failure(result: Result, status: int, answer: Answer, http_version: str) -> Response:
+def failure(
+    result: Result, status: int, answer: Answer, http_version: str, headers: Mapping[str, str] | None = None
+) -> Response:
     """Every error body is exactly one result string, bare or as `{"result":...}`."""
     if answer is Answer.SIMPLE:
-        return SimpleText(result.value, status, chunked=http_version != "1.0")
-    return Response(compact_json({"result": result.value}), status, media_type="application/json")
+        return SimpleText(result.value, status, chunked=http_version != "1.0", headers=headers)
+    return Response(compact_json({"result": result.value}), status, headers, media_type="application/json")

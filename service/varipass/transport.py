@@ -16,8 +16,8 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
-from service.db.accounts import IPAddress
-from service.results import Result, VariPassError
+from service.core.access import IPAddress
+from service.core.results import Result, VariPassError
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,20 +1,21 @@
-"""What a handler gets besides its parameters, and the checks several handlers share."""
+"""What an action gets besides its parameters, what it returns, and the checks several share."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Generic, TypeVar
 
-from service.auth import Access
+from service.core.access import Access, Actor
+from service.core.changes import Change
+from service.core.results import Result, VariPassError
+from service.core.settings import Plan
+from service.core.values import VarType
 from service.db import variables as db_variables
-from service.db.accounts import IPAddress
 from service.db.pool import Connection, Database
 from service.db.variables import Variable
 from service.rendering import Renderer
-from service.results import Result, VariPassError
-from service.settings import Plan
-from service.values import VarType, json_number
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,13 +30,13 @@ class Services:
 @dataclass(frozen=True, slots=True)
 class Ctx:
     conn: Connection
-    # The account acting, or None for a public request, and for a handler that checks the key
-    # inside its own statement (ActionSpec.checks_key) with key_hash and client_ip.
+    actor: Actor
+    # The account acting once the access rule let it in; None for a public request, and for an
+    # action that applies the rule inside its own statement (the write path, DESIGN.md §4).
     access: Access | None
-    key_hash: bytes | None
-    client_ip: IPAddress | None
-    if_none_match: str | None  # the client's cached ETags, for graph answers
     services: Services
+    # ETags of pictures the caller holds (graph): a match spares drawing and sending it again.
+    cached_tags: str | None = None
 
     @property
     def plan(self) -> Plan:
@@ -43,9 +44,17 @@ class Ctx:
 
     @property
     def account(self) -> Access:
-        """The acting account, for handlers of actions that are never public."""
+        """The acting account, for actions that are never public."""
         assert self.access is not None
         return self.access
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome(Generic[T]):
+    """What an action did: its domain result, and the changes it committed."""
+
+    value: T
+    changes: tuple[Change, ...] = ()
 
 
 async def find_variable(ctx: Ctx, var_id: str) -> Variable:
@@ -74,25 +83,3 @@ def var_type(name: str) -> VarType:
         return VarType(name)
     except ValueError:
         raise VariPassError(Result.ERROR_INVALID_TYPE) from None
-
-
-def now() -> int:
-    """`current`: the server's time in whole Unix seconds."""
-    return int(time.time())
-
-
-def describe(variable: Variable) -> dict[str, Any]:
-    """The fields of `info`, in the spec's order."""
-    return {
-        "type": variable.type.value,
-        "name": variable.name,
-        "description": variable.description,
-        "unit": variable.unit,
-        "graph": variable.graph,
-        "perc": variable.perc,
-        "min": json_number(variable.min),
-        "max": json_number(variable.max),
-        "expire": variable.expire,
-        "cooldown": variable.cooldown,
-        "public": variable.public,
-    }

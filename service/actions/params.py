@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from service.values import parse_flag, parse_float, parse_int
+from service.core.values import parse_flag, parse_float, parse_int
 
 MAX_EXPIRE = 31_536_000
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any
-
-from render import Picture
 
 
 class Result(StrEnum):
@@ -38,22 +35,11 @@ class Result(StrEnum):
 class VariPassError(Exception):
     """The only way a request fails: raise it with the result code to answer."""
 
-    def __init__(self, result: Result, *, status: int = 200) -> None:
+    def __init__(self, result: Result, *, status: int = 200, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(result.value)
         self.result = result
         # 200 for every protocol result (firmware reads the body only on 200); DESIGN.md §3 names
         # the exceptions: 413 (body too large), 429 (flood) and 503 (error_db).
         self.status = status
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """A successful answer: JSON fields after `result`, and the pipe fields of the simple format."""
-
-    fields: dict[str, Any] = field(default_factory=dict)
-    simple: tuple[str, ...] = ()
-    # An image answer (graph, sgraph), or with only an etag: the client's copy is current (304).
-    picture: Picture | None = None
-    etag: str | None = None
-    # Accounts whose WebSocket clients must be told to re-read (DESIGN.md §3, "WebSocket").
-    refresh: tuple[int, ...] = ()
+        # Sent with the answer, e.g. Retry-After with a 429.
+        self.headers: Mapping[str, str] = headers or {}

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".varistore"), validation_alias=AliasChoices("VARISTORE_DATA", "VARISTORE_DATA_DIR"))
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
+    # The API's pool of connections to PostgreSQL.
     pool_min_size: int = Field(2, ge=0)
     pool_max_size: int = Field(20, ge=1)
     max_body_bytes: int = Field(65536, ge=1024)
@@ -47,6 +48,9 @@ class Settings(BaseSettings):
     ws_send_timeout: float = Field(5.0, gt=0)  # a client that reads nothing for this long is closed
     ws_max_per_account: int = Field(100, ge=1)
     ws_max_connections: int = Field(20_000, ge=1)
+    # The gateway's own pool, for key checks only (its LISTEN connection is apart).
+    gateway_pool_min_size: int = Field(1, ge=0)
+    gateway_pool_max_size: int = Field(5, ge=1)
     # Graphs: renders running at once per process, and the bytes of recent pictures kept.
     render_workers: int = Field(2, ge=1)
     render_cache_bytes: int = Field(32 * 1024 * 1024, ge=0)

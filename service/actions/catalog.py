@@ -1,0 +1,71 @@
+"""Every use case with how it is called, and the one way every front door calls it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from service.actions import graph, listing, transfer, values, variables
+from service.actions.context import Ctx, Outcome, Services
+from service.actions.params import (
+    CreateParams,
+    EditParams,
+    GraphParams,
+    IdParams,
+    NoParams,
+    Params,
+    TransferParams,
+    WriteParams,
+)
+from service.core.access import Actor, check_access
+from service.core.results import Result, VariPassError
+from service.db.accounts import select_access
+
+Handler = Callable[[Ctx, Any], Awaitable[Outcome[Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class UseCase:
+    handler: Handler
+    params: type[Params]
+    public: bool = False  # may be asked without a key, for a public variable
+    # The handler applies the access rule inside its own single statement (the write path, DESIGN.md §4).
+    checks_access: bool = False
+
+    async def perform(
+        self, services: Services, actor: Actor, params: Params | None, *, cached_tags: str | None = None
+    ) -> Outcome[Any]:
+        """Run the action as `actor`: the access rule, then the parameters, then the action's own
+        checks (DESIGN.md §3, checks 3 to 7; `params` None means they were malformed).
+
+        Raises:
+            VariPassError: the first check that fails.
+        """
+        async with services.database.connection() as conn:
+            if self.checks_access and params is not None and not actor.is_public:
+                return await self.handler(Ctx(conn, actor, None, services, cached_tags), params)
+            public = self.public and actor.is_public
+            access = check_access(await select_access(conn, actor), public=public)
+            if params is None:
+                raise VariPassError(Result.ERROR_INVALID_PARAMETERS)
+            return await self.handler(Ctx(conn, actor, access, services, cached_tags), params)
+
+
+USE_CASES: dict[str, UseCase] = {
+    "create": UseCase(variables.create, CreateParams),
+    "edit": UseCase(variables.edit, EditParams),
+    "info": UseCase(variables.info, IdParams, public=True),
+    "delete": UseCase(variables.delete, IdParams),
+    "ordprev": UseCase(variables.ordprev, IdParams),
+    "ordnext": UseCase(variables.ordnext, IdParams),
+    "list": UseCase(listing.list_ids, NoParams),
+    "read": UseCase(values.read, IdParams, public=True),
+    "history": UseCase(values.history, IdParams, public=True),
+    "write": UseCase(values.write, WriteParams, checks_access=True),
+    "toggle": UseCase(values.toggle, IdParams, checks_access=True),
+    "all": UseCase(listing.all_data, NoParams),
+    "latest": UseCase(listing.latest, NoParams),
+    "transfer": UseCase(transfer.transfer, TransferParams),
+    "graph": UseCase(graph.graph, GraphParams, public=True),
+}

@@ -1,0 +1,111 @@
+"""The change feed: what a committed action changed, as the API sends it and the gateways read it.
+
+Actions return `Change`s; after the commit the notifier (service/db/notify.py) coalesces them
+and sends them as NOTIFY payloads on `CHANNEL`; each gateway (ws_gateway/listener.py) decodes
+them here and tells the sockets of each changed account `refresh`. Later consumers (JSON events,
+webhooks) read the same feed and get what changed, not just whose.
+
+A payload is a compact JSON array of changes, each `[account_id, variable_id, kind]`, with the
+value and its Unix time appended for a write: `[[3,"a1B2c3D4","written",25.3,1764781200]]`.
+PostgreSQL refuses payloads of 8,000 bytes and more, so `payloads` splits a batch to fit; one
+change always fits (a string value holds at most 1,024 characters, 6 bytes each when escaped).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+
+from service.core.values import Value
+
+CHANNEL = "varistore_refresh"
+MAX_PAYLOAD = 7900
+
+log = logging.getLogger(__name__)
+
+
+class ChangeKind(StrEnum):
+    CREATED = "created"
+    EDITED = "edited"
+    DELETED = "deleted"
+    MOVED = "moved"  # ordprev, ordnext
+    WRITTEN = "written"  # write, swrite, toggle, stoggle
+    TRANSFERRED_OUT = "transferred_out"  # the variable left this account
+    TRANSFERRED_IN = "transferred_in"  # the variable arrived in this account
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    account_id: int
+    variable_id: str
+    kind: ChangeKind
+    # For WRITTEN: the value now stored and its time (whole Unix seconds).
+    value: Value | None = None
+    time: int | None = None
+
+
+def coalesce(changes: Iterable[Change]) -> list[Change]:
+    """The changes in order, keeping of several of one kind to one variable only the latest."""
+    latest: dict[tuple[int, str, ChangeKind], Change] = {}
+    for change in changes:
+        key = (change.account_id, change.variable_id, change.kind)
+        latest.pop(key, None)
+        latest[key] = change
+    return list(latest.values())
+
+
+def _item(change: Change) -> list[object]:
+    item: list[object] = [change.account_id, change.variable_id, change.kind.value]
+    if change.kind is ChangeKind.WRITTEN:
+        item += [change.value, change.time]
+    return item
+
+
+def _dump(item: object) -> str:
+    return json.dumps(item, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def payloads(changes: Iterable[Change]) -> Iterator[str]:
+    """The changes as NOTIFY payloads, each under MAX_PAYLOAD bytes."""
+    chunk: list[str] = []
+    size = 2
+    for text in map(_dump, map(_item, changes)):
+        length = len(text.encode()) + 1
+        if chunk and size + length > MAX_PAYLOAD:
+            yield f"[{','.join(chunk)}]"
+            chunk, size = [], 2
+        chunk.append(text)
+        size += length
+    if chunk:
+        yield f"[{','.join(chunk)}]"
+
+
+def _change(item: object) -> Change | None:
+    if not isinstance(item, list) or len(item) < 3:
+        return None
+    account_id, variable_id, kind, *rest = item
+    if type(account_id) is not int or not isinstance(variable_id, str) or kind not in ChangeKind.__members__.values():
+        return None
+    if kind != ChangeKind.WRITTEN:
+        return Change(account_id, variable_id, ChangeKind(kind))
+    if len(rest) != 2 or not isinstance(rest[0], int | float | bool | str) or type(rest[1]) is not int:
+        return None
+    return Change(account_id, variable_id, ChangeKind.WRITTEN, rest[0], rest[1])
+
+
+def decode(payload: str) -> list[Change]:
+    """The changes in one payload; whatever is not a well-formed change is skipped (and logged)."""
+    try:
+        items = json.loads(payload)
+    except (ValueError, RecursionError):
+        items = None
+    if not isinstance(items, list):
+        log.warning("a change notification that is not a list of changes: %.80r", payload)
+        return []
+    changes = [change for change in map(_change, items) if change is not None]
+    if len(changes) != len(items):
+        log.warning("skipped %d malformed changes in a notification", len(items) - len(changes))
+    return changes

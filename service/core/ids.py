@@ -1,0 +1,28 @@
+"""API keys and variable ids (DESIGN.md §3 "Accounts and limits"): random, and keys stored hashed."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import string
+
+KEY_LENGTH = 16
+ID_LENGTH = 8
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def random_token(length: int) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def new_key() -> str:
+    return random_token(KEY_LENGTH)
+
+
+def new_variable_id() -> str:
+    return random_token(ID_LENGTH)
+
+
+def key_hash(key: str) -> bytes:
+    """Only this SHA-256 of a key is stored; the key itself is shown once."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()

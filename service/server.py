@@ -1,0 +1,41 @@
+"""The API process: uvicorn serving the app, as `varistore api` and `serve`'s API child run it."""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+from service.core.settings import Settings
+
+
+def base_url(host: str, port: int) -> str:
+    """The URL a user on this machine reaches `host`:`port` at."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
+
+
+def run(settings: Settings, database_url: str, host: str, port: int) -> None:
+    """Serve the API in the foreground until SIGTERM or SIGINT (then exit normally)."""
+    import uvicorn
+
+    from service.app import create_app
+
+    print(f"Varistore API on {base_url(host, port)}", flush=True)
+    config = uvicorn.Config(
+        create_app(settings, database_url),
+        host=host,
+        port=port,
+        http="httptools",  # parses absolute-form targets (`GET http://host/?... HTTP/1.0`)
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        access_log=settings.access_log,
+        log_level=settings.log_level,
+        server_header=False,
+    )
+    # uvicorn re-raises the signal that stopped it; turn SIGTERM into SystemExit so that what
+    # we started (the embedded database) is stopped on the way out, as after Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        uvicorn.Server(config).run()
+    except KeyboardInterrupt:
+        pass

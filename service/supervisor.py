@@ -1,0 +1,105 @@
+"""`varistore serve`'s children: started, watched, restarted when they die, stopped together.
+
+Modelled on uvicorn's multiprocess supervisor. The API and the gateway run as processes of
+their own, as in production (DESIGN.md §1), in a session of their own so that Ctrl-C reaches
+only the supervisor, which then stops them in order. A child killed by a signal or failing
+after it ran is restarted with a growing delay; one that exits with an error status right after
+it started (a port in use, a bad setting) stops everything, since a restart would fail again.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from types import FrameType
+
+log = logging.getLogger("varistore.supervisor")
+
+POLL_SECONDS = 0.2
+STARTUP_SECONDS = 5.0  # an error exit sooner than this, on the first run, is a start-up failure
+STABLE_SECONDS = 30.0  # a child that ran this long has its restart delay reset
+MIN_BACKOFF = 0.5
+MAX_BACKOFF = 30.0
+STOP_TIMEOUT = 15.0
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    runs: int = 0
+    backoff: float = MIN_BACKOFF
+    restart_at: float | None = field(default=None)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.argv, env=self.env, start_new_session=True)
+        self.started_at = time.monotonic()
+        self.runs += 1
+        self.restart_at = None
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            log.warning("%s did not stop in %.0f s; killing it", self.name, STOP_TIMEOUT)
+            self.process.kill()
+            self.process.wait()
+
+
+class Supervisor:
+    def __init__(self, children: list[Child]) -> None:
+        self.children = children
+        self._stopping = threading.Event()
+
+    def stop(self, signum: int | None = None, frame: FrameType | None = None) -> None:
+        self._stopping.set()
+
+    def run(self) -> int:
+        """Run the children until SIGINT or SIGTERM (exit status 0) or a start-up failure (1)."""
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self.stop)
+        status = 0
+        try:
+            for child in self.children:
+                child.start()
+            while not self._stopping.wait(POLL_SECONDS):
+                if not all(map(self._watch, self.children)):
+                    status = 1
+                    break
+        finally:
+            for child in reversed(self.children):
+                child.stop()
+        return status
+
+    def _watch(self, child: Child) -> bool:
+        """Restart `child` if it died (after its delay); False if it failed to start at all."""
+        now = time.monotonic()
+        if child.restart_at is not None:
+            if now >= child.restart_at:
+                log.warning("restarting %s", child.name)
+                child.start()
+            return True
+        assert child.process is not None
+        code = child.process.poll()
+        if code is None:
+            return True
+        ran = now - child.started_at
+        if child.runs == 1 and code > 0 and ran < STARTUP_SECONDS:
+            log.error("%s exited with status %d at start-up; stopping", child.name, code)
+            return False
+        delay = MIN_BACKOFF if ran >= STABLE_SECONDS else child.backoff
+        child.backoff = min(delay * 2, MAX_BACKOFF)
+        child.restart_at = now + delay
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+        log.warning("%s %s after %.1f s; restarting in %.1f s", child.name, how, ran, delay)
+        return True

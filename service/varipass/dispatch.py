@@ -1,0 +1,97 @@
+"""The protocol's table of actions and its first checks (DESIGN.md §3, checks 1 and 2).
+
+Each action names the use case it runs (service/actions/catalog.py, which applies checks 3 to
+7), how its result is presented, and how it answers. Several actions share a use case and
+differ only in presentation: `sread` is `read` in the simple format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from service.actions.catalog import USE_CASES, UseCase
+from service.actions.context import Outcome, Services
+from service.actions.params import Params, present
+from service.core.access import Actor
+from service.core.ids import key_hash
+from service.core.results import Result, VariPassError
+from service.varipass import presenter
+from service.varipass.presenter import Answer, Present
+from service.varipass.transport import RawRequest
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSpec:
+    use_case: UseCase
+    present: Present
+    answer: Answer = Answer.JSON
+
+    @property
+    def params(self) -> type[Params]:
+        return self.use_case.params
+
+    @property
+    def public(self) -> bool:
+        return self.use_case.public
+
+
+def _spec(use_case: str, present: Present, answer: Answer = Answer.JSON) -> ActionSpec:
+    return ActionSpec(USE_CASES[use_case], present, answer)
+
+
+ACTIONS: dict[str, ActionSpec] = {
+    "create": _spec("create", presenter.created),
+    "edit": _spec("edit", presenter.nothing),
+    "info": _spec("info", presenter.info),
+    "delete": _spec("delete", presenter.nothing),
+    "ordprev": _spec("ordprev", presenter.nothing),
+    "ordnext": _spec("ordnext", presenter.nothing),
+    "list": _spec("list", presenter.id_list),
+    "read": _spec("read", presenter.read),
+    "sread": _spec("read", presenter.sread, Answer.SIMPLE),
+    "history": _spec("history", presenter.history),
+    "write": _spec("write", presenter.nothing),
+    "swrite": _spec("write", presenter.nothing, Answer.SIMPLE),
+    "toggle": _spec("toggle", presenter.toggled),
+    "stoggle": _spec("toggle", presenter.stoggled, Answer.SIMPLE),
+    "all": _spec("all", presenter.all_data),
+    "latest": _spec("latest", presenter.latest),
+    "slatest": _spec("latest", presenter.slatest, Answer.SIMPLE),
+    "transfer": _spec("transfer", presenter.nothing),
+    # Both answer an image; they differ in how they answer errors.
+    "graph": _spec("graph", presenter.graph),
+    "sgraph": _spec("graph", presenter.graph, Answer.SIMPLE),
+}
+
+
+def answer_of(action: str | None) -> Answer:
+    """How errors of this action are written: simple actions answer a bare result string."""
+    spec = ACTIONS.get(action) if action else None
+    return spec.answer if spec is not None else Answer.JSON
+
+
+def action_of(raw: RawRequest) -> ActionSpec:
+    """The request's action (checks 1 and 2: first failure wins).
+
+    Raises:
+        VariPassError: error_no_request, error_invalid_action.
+    """
+    if raw.action is None:
+        raise VariPassError(Result.ERROR_NO_REQUEST)
+    spec = ACTIONS.get(raw.action)
+    if spec is None:
+        raise VariPassError(Result.ERROR_INVALID_ACTION)
+    return spec
+
+
+async def dispatch(spec: ActionSpec, raw: RawRequest, services: Services) -> Outcome[Any]:
+    """Run the request's use case as the party its key names (or nobody, without a key)."""
+    try:
+        params: Params | None = spec.params.model_validate(present(raw.fields))
+    except ValidationError:
+        params = None
+    actor = Actor.public(raw.client_ip) if raw.key is None else Actor.by_key(key_hash(raw.key), raw.client_ip)
+    return await spec.use_case.perform(services, actor, params, cached_tags=raw.if_none_match)

@@ -1,0 +1,65 @@
+"""The protocol endpoint: the one function every device request passes through.
+
+It is where a flood limit, a metric or an access log sees each request, keyed by action and
+result (DESIGN.md §8), and the one place where failures become answers: a protocol error is its
+result string, a lost database `error_db` with 503, a bug `error_db` with 500 — never a bare page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import asyncpg
+from starlette.requests import Request
+from starlette.responses import Response
+
+from service.actions.context import Services
+from service.core.changes import Change
+from service.core.results import Result, VariPassError
+from service.db.notify import Notifier
+from service.varipass import encode, transport
+from service.varipass.dispatch import action_of, answer_of, dispatch
+
+log = logging.getLogger(__name__)
+
+# What a lost or overloaded database looks like from here: the request answers error_db (503).
+DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.TimeoutError)
+
+
+class Endpoint:
+    """Answers protocol requests with the process's services, and announces what they changed."""
+
+    def __init__(self, services: Services, notifier: Notifier, max_body: int) -> None:
+        self.services = services
+        self.notifier = notifier
+        self.max_body = max_body
+
+    async def __call__(self, request: Request) -> Response:
+        # The hook point of DESIGN.md §8: every request, its action and its result.
+        _action, _result, response, changes = await self._answer(request)
+        self.notifier.notify(changes)
+        return response
+
+    async def _answer(self, request: Request) -> tuple[str | None, Result, Response, tuple[Change, ...]]:
+        """(the action asked, its result, the response, the changes it committed)."""
+        version = request.scope.get("http_version", "1.1")
+        fields = transport.query_fields(request)
+        action: str | None = fields.get("action")
+        style = answer_of(action)  # styles an error before the body is read
+        try:
+            raw = await transport.parse(request, fields, self.max_body)
+            action, style = raw.action, answer_of(raw.action)
+            spec = action_of(raw)
+            outcome = await dispatch(spec, raw, self.services)
+            reply = spec.present(outcome.value)
+        except VariPassError as exc:
+            return action, exc.result, encode.failure(exc.result, exc.status, style, version, exc.headers), ()
+        except DATABASE_ERRORS:
+            log.exception("database failure")
+            return action, Result.ERROR_DB, encode.failure(Result.ERROR_DB, 503, style, version), ()
+        except Exception:
+            # A bug, not bad input: still a protocol answer, and the worker serves on.
+            log.exception("unexpected failure")
+            return action, Result.ERROR_DB, encode.failure(Result.ERROR_DB, 500, style, version), ()
+        return action, Result.SUCCESS, encode.success(reply, style, version), outcome.changes
