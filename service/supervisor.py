@@ -2,9 +2,10 @@
 
 Modelled on uvicorn's multiprocess supervisor. The API and the gateway run as processes of
 their own, as in production (DESIGN.md §1), in a session of their own so that Ctrl-C reaches
-only the supervisor, which then stops them in order. A child killed by a signal or failing
-after it ran is restarted with a growing delay; one that exits with an error status right after
-it started (a port in use, a bad setting) stops everything, since a restart would fail again.
+only the supervisor, which then stops them in order. A child that dies is restarted with a
+growing delay, except on its first start when it says it cannot start at all (exit status 3,
+uvicorn's own for a failed start-up: a port in use, a database that cannot be reached): then
+everything stops, since a restart would fail again.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from types import FrameType
 
 log = logging.getLogger("varistore.supervisor")
 
+STARTUP_FAILURE = 3  # the exit status of a child that cannot start (uvicorn's, and the gateway's)
 POLL_SECONDS = 0.2
-STARTUP_SECONDS = 5.0  # an error exit sooner than this, on the first run, is a start-up failure
 STABLE_SECONDS = 30.0  # a child that ran this long has its restart delay reset
 MIN_BACKOFF = 0.5
 MAX_BACKOFF = 30.0
@@ -93,13 +94,13 @@ class Supervisor:
         code = child.process.poll()
         if code is None:
             return True
-        ran = now - child.started_at
-        if child.runs == 1 and code > 0 and ran < STARTUP_SECONDS:
-            log.error("%s exited with status %d at start-up; stopping", child.name, code)
+        if code == STARTUP_FAILURE and child.runs == 1:
+            log.error("%s could not start; stopping", child.name)
             return False
+        ran = now - child.started_at
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
         delay = MIN_BACKOFF if ran >= STABLE_SECONDS else child.backoff
         child.backoff = min(delay * 2, MAX_BACKOFF)
         child.restart_at = now + delay
-        how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
         log.warning("%s %s after %.1f s; restarting in %.1f s", child.name, how, ran, delay)
         return True

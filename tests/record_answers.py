@@ -4,38 +4,53 @@ It makes its own accounts in the service's database, calls every action over eve
 JSON POST, form POST, raw HTTP/1.0 and HTTP/1.1) with its successes and its errors, talks to the gateway,
 and writes one JSON record per request: status line, response headers as sent (without Date) and body.
 
+Given no --api, it starts everything itself: a throwaway database (tests/harness.py), migrated,
+and the API and gateway of the code in --source (default: this checkout). So a refactor is checked
+with a clone of the commit before it:
+
+    git clone -q . /tmp/before && git -C /tmp/before checkout -q <commit>
+    python -m tests.record_answers --source /tmp/before --out /tmp/answers-before.json
+    python -m tests.record_answers --out /tmp/answers-after.json
+    diff /tmp/answers-before.json /tmp/answers-after.json
+
 What legitimately differs between runs is normalised. Variable ids, keys and emails become placeholders
 named after what the scenario made them for (`<id:get.int>`, `<key:owner.get>`), ETags after the request
 that first got them (`<etag:get/graph/png>`), other ids are numbered by first appearance (`<id1>`), and
 Unix times within three days of now become `<time>`. Ids, keys and times have a fixed width, so
 Content-Length and chunk sizes stay as sent. The graph variables' latest value time is pinned in the
-database, so their pictures compare by sha256. Two runs against the same server give identical files:
+database, so their pictures compare by sha256. Two runs against the same server give identical files.
+Against servers already running:
 
     python -m tests.record_answers --api http://127.0.0.1:18000 --gateway ws://127.0.0.1:18001/ws \\
-        --database-url postgresql://... --out /tmp/answers-before.json
-    diff /tmp/answers-before.json /tmp/answers-after.json
+        --database-url postgresql://... --out /tmp/answers.json
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
+import os
 import re
 import secrets
 import shlex
 import string
 import struct
+import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import asyncpg
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+from tests.harness import ROOT, postgres_server, running_api, running_gateway, throwaway_database, varistore
 
 Json = dict[str, Any]
 Headers = Sequence[tuple[str, str]]
@@ -55,7 +70,8 @@ PERSONAS = {f"owner.{t}": (True, False, True, 1000) for t in TRANSPORTS} | {
     "notransfer": (True, False, False, 100),
     "full": (True, False, True, 0),
 }
-ETAG = re.compile(r'(?<=")[0-9a-f]{32}(?=")')
+ETAG = re.compile(r'(?<=")[0-9a-f]{16,64}(?=")')  # an opaque hash inside quotes
+ALLOW = re.compile(r'"allow: ([^"]*)"')
 UNIX_TIME = re.compile(r"(?<![0-9])1[0-9]{9}(?![0-9])")
 
 
@@ -123,15 +139,19 @@ async def exchange(host: str, port: int, data: bytes) -> Answer:
                     break
         elif length is not None:
             answer.body = await reader.readexactly(int(length))
-        elif not lines[0].startswith("HTTP/1.1 304"):
+        elif lines[0].split(" ")[1:2] not in (["304"], ["204"]):
             answer.body = await reader.read()
         return answer
     finally:
         writer.close()
 
 
-def http(method: str, target: str, host: str | None, headers: Headers = (), body: bytes = b"", v: str = "1.1") -> bytes:
-    lines = [f"{method} {target} HTTP/{v}", *([f"Host: {host}"] if host else []), *(f"{k}: {v}" for k, v in headers)]
+def http(
+    method: str, target: str, host: str | None, headers: Headers = (), body: bytes = b"", version: str = "1.1"
+) -> bytes:
+    """A request as bytes on the wire; no Host header when `host` is None (HTTP/1.0 absolute form)."""
+    lines = [f"{method} {target} HTTP/{version}", *([f"Host: {host}"] if host else [])]
+    lines += [f"{name}: {value}" for name, value in headers]
     if body or method == "POST":
         lines.append(f"Content-Length: {len(body)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
@@ -164,6 +184,8 @@ def picture(data: bytes, media_type: str) -> Json:
 
 
 class Recorder:
+    """Sends requests, records their answers normalised, and remembers what the markers stand for."""
+
     def __init__(self, api: str, gateway: str, conn: asyncpg.Connection) -> None:
         self.host, self.port = urlsplit(api).hostname or "127.0.0.1", urlsplit(api).port or 80
         self.gateway, self.gateway_port = gateway, urlsplit(gateway).port or 80
@@ -175,7 +197,10 @@ class Recorder:
 
     async def make_accounts(self) -> None:
         run = secrets.token_hex(6)
+        personas: Json = {}
+        self.records.append({"label": "personas", "personas": personas})
         for persona, (confirmed, banned, transfers, max_variables) in PERSONAS.items():
+            personas[persona] = {"confirmed": confirmed, "banned": banned, "transfers": transfers, "max": max_variables}
             key = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(16))
             email = f"{persona.replace('.', '-')}-{run}@record.invalid"
             await self.conn.execute(
@@ -190,19 +215,24 @@ class Recorder:
         await self.conn.execute("INSERT INTO banned_ips (ip) VALUES ($1::text::inet) ON CONFLICT DO NOTHING", BANNED_IP)
 
     async def send(self, label: str, request: Json, data: bytes, port: int | None = None, hint: str = "") -> Answer:
-        answer = await asyncio.wait_for(exchange(self.host, port or self.port, data), 30)
+        try:
+            answer = await asyncio.wait_for(exchange(self.host, port or self.port, data), 30)
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
+            # A broken answer is recorded too, and the scenario goes on: one regression must not hide the rest.
+            self.records.append({"label": label, "request": request, "error": repr(exc)})
+            return Answer("", [], b"")
         self.norm.label = label
-        record: Json = {"label": label, "request": request, "status": answer.status, "bytes": len(answer.body)}
-        record["headers"] = [[k, self.norm.text(v)] for k, v in answer.headers if k.lower() != "date"]
+        response: Json = {"status": answer.status, "bytes": len(answer.body)}
+        response["headers"] = [f"{k}: {self.norm.text(v)}" for k, v in answer.headers if k.lower() != "date"]
         media_type = answer.header("content-type") or ""
         if media_type.startswith("image/"):
-            record["body"] = picture(answer.body, media_type)
+            response["body"] = picture(answer.body, media_type)
         else:
             text = answer.body.decode("utf-8", "backslashreplace")
             for var_id in re.findall(r'"id":"([A-Za-z0-9]{8})"', text):
                 self.norm.name("id", var_id, hint or None)
-            record["body"] = self.norm.text(text)
-        self.records.append(record)
+            response["body"] = self.norm.text(text)
+        self.records.append({"label": label, "request": request, "response": response})
         return answer
 
     async def call(self, label: str, transport: str, params: Json, headers: Headers = (), hint: str = "") -> Answer:
@@ -212,7 +242,7 @@ class Recorder:
         shown = {k: self.norm.text(v) if isinstance(v, str) else v for k, v in params.items()}
         request: Json = {"transport": transport, "params": shown}
         if headers:
-            request["headers"] = [[k, self.norm.text(v)] for k, v in headers]
+            request["headers"] = [f"{k}: {self.norm.text(v)}" for k, v in headers]
         return await self.send(label, request, http(method, target, self.host, [*base, *headers], body), hint=hint)
 
     async def raw(self, label: str, data: bytes, port: int | None = None) -> Answer:
@@ -229,7 +259,7 @@ class Recorder:
     async def pin(self, marker: str) -> None:
         """Give a variable's latest value a fixed time: its picture and ETag then never change."""
         sql = "UPDATE variables SET value_time = to_timestamp($2) WHERE id = $1"
-        await self.conn.execute(sql, self.refs[marker], PINNED_TIME)
+        await self.conn.execute(sql, self.refs.get(marker, marker), PINNED_TIME)
 
 
 # One request a line: action (`-`: none), case, `>x` to keep a created variable's id as `@<transport>.x`, then
@@ -241,7 +271,8 @@ BASICS = """
 - no-action-with-key
 nope unknown-action
 LIST action-upper-case
-create int-all-options >int type=int name=Température description="Salon ☀" unit=°C graph=false perc=true min=-10 max=40.5 expire=3600 public=true
+create int-all-options >int type=int name=Température description="Salon ☀" unit=°C graph=false perc=true \\
+  min=-10 max=40.5 expire=3600 public=true
 create float-defaults >float type=float name=Humidity
 create bool-public >bool type=bool name=Door public=true
 create string-expire-0 >string type=string name="Message ✉" expire=0
@@ -288,12 +319,12 @@ WRITES: list[tuple[str, Any]] = [
     *(("string", v) for v in ('héllo ☃ 𝄞 | "q" <b>', 12.5, True, "", "@x1024")),
 ]
 CHANGES = """
-write first id=@.int value=21
+write first-int id=@.int value=21
 write cooldown id=@.int value=22
 swrite cooldown id=@.int value=22
 swrite no-value id=@.int
-write first id=@.bool value=true
-swrite first id=@.string value=one
+write first-bool id=@.bool value=true
+swrite first-string id=@.string value=one
 write bad-int id=@.int value=1.5
 swrite bad-int id=@.int value=abc
 write bad-int-bool id=@.int value=true
@@ -330,29 +361,34 @@ latest owner
 latest no-variables key=@full
 slatest owner
 slatest no-variables key=@full
-create for-transfer >tr0 type=float name=T0
+create for-transfer-0 >tr0 type=float name=T0
 transfer other id=@.tr0 target=@email.other
-create for-transfer >tr1 type=float name=T1
+create for-transfer-1 >tr1 type=float name=T1
 transfer other-upper-case id=@.tr1 target=@EMAIL.other
-create for-transfer >tr2 type=float name=T2
+create for-transfer-2 >tr2 type=float name=T2
 transfer self id=@.tr2 target=@.self
-create for-transfer >tr3 type=float name=T3
+create for-transfer-3 >tr3 type=float name=T3
 transfer padded-email id=@.tr3 target=@.padded
-create for-transfer >tr4 type=float name=T4
-transfer unknown id=@.tr4 target=nobody@record.invalid
-transfer banned id=@.tr4 target=@email.banned
-transfer unconfirmed id=@.tr4 target=@email.unconfirmed
-transfer disabled id=@.tr4 target=@email.notransfer
-transfer full id=@.tr4 target=@email.full
+create for-transfer-4 >tr4 type=float name=T4
+transfer target-unknown id=@.tr4 target=nobody@record.invalid
+transfer target-banned id=@.tr4 target=@email.banned
+transfer target-unconfirmed id=@.tr4 target=@email.unconfirmed
+transfer target-disabled id=@.tr4 target=@email.notransfer
+transfer target-full id=@.tr4 target=@email.full
 transfer no-target id=@.tr4
 read transferred-away id=@.tr0
 transfer locked key=@locked id=@.locked target=@email.other
 list after-transfers
-create for-graph >gint type=int name="Graph ±" unit=°C min=0 max=100 public=true
-create for-graph >gbool type=bool name=Switch
-create for-graph >gempty type=float name=Empty
-write for-graph id=@.gint value=42
-write for-graph id=@.gbool value=true
+create for-graph-int >gint type=int name="Graph ±" unit=°C min=0 max=100 public=true
+create for-graph-bool >gbool type=bool name=Switch
+create for-graph-empty >gempty type=float name=Empty
+write for-graph-int id=@.gint value=42
+write for-graph-bool id=@.gbool value=true
+create for-delete >del type=int name=Del
+delete success id=@.del
+delete again id=@.del
+read deleted id=@.del
+delete locked key=@locked id=@.locked
 """
 GRAPHS = """
 history pinned id=@.gint
@@ -383,19 +419,13 @@ graph string id=@.string
 sgraph string id=@.string
 graph public-no-key key=null id=@.gint
 sgraph private-no-key key=null id=@.gbool
-create for-delete >del type=int name=Del
-delete success id=@.del
-delete again id=@.del
-read deleted id=@.del
-delete locked key=@locked id=@.locked
-all at-end
 """
 
 
-async def run(r: Recorder, t: str, script: str, headers: Headers = ()) -> Answer | None:
-    """Run scenario lines over transport `t`; the last answer."""
+async def run(r: Recorder, t: str, script: str, headers: Headers = (), prefix: str = "") -> Answer | None:
+    """Run scenario lines over transport `t` (labelled `<prefix or t>/<action>/<case>`); the last answer."""
     answer = None
-    for line in script.strip().splitlines():
+    for line in script.replace("\\\n", " ").strip().splitlines():
         action, case, *tokens = shlex.split(line.replace("@.", f"@{t}."))
         marker = next((token[1:] for token in tokens if token.startswith(">")), None)
         params: Json = {"key": f"@owner.{t}"} | ({"action": action} if action != "-" else {})
@@ -404,7 +434,7 @@ async def run(r: Recorder, t: str, script: str, headers: Headers = ()) -> Answer
                 params[name] = json.loads(text)
             except ValueError:
                 params[name] = text
-        label = f"{t}/{action}/{case}"
+        label = f"{prefix or t}/{action}/{case}"
         if marker is not None:
             await r.create(label, t, f"@{t}.{marker}", {k: v for k, v in params.items() if k != "action"})
         else:
@@ -412,46 +442,62 @@ async def run(r: Recorder, t: str, script: str, headers: Headers = ()) -> Answer
     return answer
 
 
+# The parameters that make each action complete (default: `id`), and their values (the id: `@<t>.float`).
+REQUIRED = {"create": "type name", "edit": "id type name", "write": "id value", "swrite": "id value"}
+REQUIRED |= {"transfer": "id target", "list": "", "all": "", "latest": "", "slatest": ""}
+COMPLETE = {"type": "float", "name": "Humidity", "value": 1.5, "target": "@email.other"}
+# Check 3 to 5 of the order of checks, for every action: a complete request from each persona but the owner.
+KEY_CASES: list[tuple[str, Json]] = [
+    ("no-key", {"key": None}),
+    ("wrong-key", {"key": WRONG_KEY}),
+    ("banned", {"key": "@banned"}),
+    ("unconfirmed", {"key": "@unconfirmed"}),
+    ("banned-ip", {}),  # the owner's key from a banned address
+]
+IF_NONE_MATCH = {"same": "{}", "weak": "W/{}", "list": '"x", {}', "star": "*", "other": '"0"'}
+ID_CASES: list[tuple[str, Json]] = [("unknown-id", {"id": UNKNOWN_ID}), ("other-account-id", {"id": "@other.var"})]
+
+
 async def block(r: Recorder, t: str) -> None:
     """Every action over one transport, for the owner `@owner.<t>` and its variables `@<t>.*`."""
+    owner = f"@owner.{t}"
     r.refs |= {f"@{t}.self": r.refs[f"@email.owner.{t}"], f"@{t}.padded": f" {r.refs['@email.other']} "}
     await run(r, t, BASICS)
-    for action in ACTIONS.split():  # check 3 to 5 of the order of checks, for every action
-        full = {"id": f"@{t}.float", "type": "float", "name": "Humidity", "value": 1.5, "target": "@email.other"}
-        full = {k: v for k, v in full.items() if k in {"create": "type name", "edit": "id type name"}.get(action, "id")}
-        full |= {"write": {"value": 1.5}, "swrite": {"value": 1.5}, "transfer": {"target": "@email.other"}}.get(action, {})
-        if action in ("create", "list", "all", "latest", "slatest"):
-            full.pop("id", None)
-        cases = [("no-key", {"key": None}), ("wrong-key", {"key": WRONG_KEY}), ("banned", {"key": "@banned"})]
-        cases += [("unconfirmed", {"key": "@unconfirmed"}), ("banned-ip", {})]
-        cases += [("unknown-id", {"id": UNKNOWN_ID}), ("other-account-id", {"id": "@other.var"})] if "id" in full else []
-        for case, change in cases:
+    for action in ACTIONS.split():
+        complete = COMPLETE | {"id": f"@{t}.float"}
+        full = {"key": owner, "action": action, **{name: complete[name] for name in REQUIRED.get(action, "id").split()}}
+        for case, change in KEY_CASES + (ID_CASES if "id" in full else []):
             headers = [("X-Forwarded-For", BANNED_IP)] if case == "banned-ip" else []
-            params = {"key": f"@owner.{t}", "action": action, **full, **change}
-            await r.call(f"{t}/{action}/{case}", t, params, headers)
-        await r.call(f"{t}/{action}/no-params", t, {"key": f"@owner.{t}", "action": action})
+            await r.call(f"{t}/{action}/{case}", t, full | change, headers)
+        await r.call(f"{t}/{action}/no-params", t, {"key": owner, "action": action})
     for marker in ("int", "float", "bool", "string"):
         for action in ("read", "sread", "history"):
             await run(r, t, f"{action} zero-{marker} id=@.{marker}")
     for i, (kind, value) in enumerate(WRITES):
-        await r.create(f"{t}/create/for-write-{i}", t, f"@{t}.w{i}", {"key": f"@owner.{t}", "type": kind, "name": "W"})
+        await r.create(f"{t}/create/for-write-{i}", t, f"@{t}.w{i}", {"key": owner, "type": kind, "name": "W"})
         action = ("write", "swrite")[i % 2]
-        await r.call(f"{t}/{action}/{kind}-{i}", t, {"key": f"@owner.{t}", "action": action, "id": f"@{t}.w{i}", "value": value})
+        await r.call(
+            f"{t}/{action}/{kind}-{i}", t, {"key": owner, "action": action, "id": f"@{t}.w{i}", "value": value}
+        )
         for action in ("read", "sread", "history"):
             await run(r, t, f"{action} after-write-{i} id=@.w{i}")
     await run(r, t, CHANGES)
+    await run(r, t, "read public-no-key-banned-ip key=null id=@.bool", [("X-Forwarded-For", BANNED_IP)])
     for marker in ("gint", "gbool", "gempty"):
         await r.pin(f"@{t}.{marker}")
     await run(r, t, GRAPHS)
     answer = await run(r, t, "graph for-etag id=@.gint format=gif")
-    etag = answer.header("etag") or "" if answer else ""
-    for case, match in [("same", etag), ("weak", f"W/{etag}"), ("list", f'"x", {etag}'), ("star", "*"), ("other", '"0"')]:
-        await run(r, t, f"graph if-none-match-{case} id=@.gint format=gif", [("If-None-Match", match)])
+    etag = (answer.header("etag") or "") if answer else ""
+    for case, match in IF_NONE_MATCH.items():
+        await run(r, t, f"graph if-none-match-{case} id=@.gint format=gif", [("If-None-Match", match.format(etag))])
     await run(r, t, "sgraph if-none-match-other-options id=@.gint", [("If-None-Match", etag)])
+    await run(r, t, "all at-end")
 
 
 async def setup(r: Recorder) -> None:
-    await r.create("setup/other", "get", "@other.var", {"key": "@other", "type": "float", "name": "Other's", "public": True})
+    await r.create(
+        "setup/other", "get", "@other.var", {"key": "@other", "type": "float", "name": "Other's", "public": True}
+    )
     for t in TRANSPORTS:
         await r.create(f"setup/locked.{t}", "get", f"@{t}.locked", {"key": "@locked", "type": "int", "name": "Locked"})
     await r.conn.execute("UPDATE accounts SET locked = true WHERE email = $1", r.refs["@email.locked"])
@@ -462,44 +508,63 @@ async def raw_block(r: Recorder) -> None:
     key, host, gateway = r.refs["@owner.get"], f"{r.host}:{r.port}", f"{r.host}:{r.gateway_port}"
     var, text, pinned = (r.refs.get(f"@get.{m}", UNKNOWN_ID) for m in ("int", "string", "gint"))
     await r.create("raw/setup", "get", "@raw.w", {"key": "@owner.get", "type": "float", "name": "Raw"})
-    w, q = r.refs.get("@raw.w", UNKNOWN_ID), f"/?key={key}&action="
-    json_type, form_type = [("Content-Type", "application/json")], [("Content-Type", "application/x-www-form-urlencoded")]
-    origin = [("Origin", "https://example.com")]
+    w = r.refs.get("@raw.w", UNKNOWN_ID)
+    json_type, origin = [("Content-Type", "application/json")], [("Origin", "https://example.com")]
+
+    def get(query: str, v: str = "1.1", headers: Headers = (), k: str = key) -> bytes:
+        return http("GET", f"/?key={k}&action={query}", host, headers, version=v)
+
+    def post(body: str | bytes, headers: Headers = json_type, target: str = "/") -> bytes:
+        return http("POST", target, host, headers, body.encode() if isinstance(body, str) else body)
+
+    def fields(**given: Any) -> str:
+        return json.dumps({"key": key, **given})
+
     requests: list[tuple[str, bytes]] = []
     for v in ("1.0", "1.1"):
-        for case, query in [("sread", f"sread&id={var}"), ("swrite", f"swrite&id={w}&value=1.25"), ("slatest", "slatest"),
-                            ("sgraph-error", f"sgraph&id={w}&format=x"), ("sgraph-eink", f"sgraph&id={pinned}&eink=1"),
-                            ("read", f"read&id={w}"), ("sread-unknown-key", f"sread&id={w}").replace(key, WRONG_KEY)]:  # fmt: skip
-            requests.append((f"{v}/{case}", http("GET", f"{q}{query}", host, v=v)))
-        requests.append((f"{v}/no-action", http("GET", "/", host, v=v)))
+        requests += [
+            (f"{v}/sread", get(f"sread&id={var}", v)),
+            (f"{v}/swrite", get(f"swrite&id={w}&value=1.25", v)),
+            (f"{v}/slatest", get("slatest", v)),
+            (f"{v}/sgraph-error", get(f"sgraph&id={w}&format=x", v)),
+            (f"{v}/sgraph-eink", get(f"sgraph&id={pinned}&eink=1", v)),
+            (f"{v}/read", get(f"read&id={w}", v)),
+            (f"{v}/sread-wrong-key", get(f"sread&id={var}", v, k=WRONG_KEY)),
+            (f"{v}/no-action", http("GET", "/", host, version=v)),
+        ]
+    chunked = f"POST /?action=sread HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+    form_type = [("Content-Type", "application/x-www-form-urlencoded")]
+    preflight = [("Access-Control-Request-Method", "POST"), ("Access-Control-Request-Headers", "content-type")]
     requests += [
-        ("1.0/absolute-form", http("GET", f"http://{host}{q}sread&id={var}", None, v="1.0")),
-        ("keep-alive", http("GET", f"{q}sread&id={var}", host, [("Connection", "keep-alive")])),
-        ("get-content-length-0", http("GET", f"{q}read&id={var}", host, [("Content-Length", "0")])),
-        ("header-case", http("POST", "/", host, [("Content-type", "application/json")], f'{{"key":"{key}","action":"read","id":"{var}"}}'.encode())),
-        ("sloppy-form", http("POST", "/", host, form_type, f"&&id={text}&value=two words &key={key}&&action=swrite&x=1".encode())),
-        ("after-sloppy-form", http("GET", f"{q}sread&id={text}", host)),
-        ("no-content-type-form", http("POST", "/", host, (), f"key={key}&action=read&id={var}".encode())),
-        ("text-plain-json", http("POST", "/", host, [("Content-Type", "text/plain")], f'{{"key":"{key}","action":"info","id":"{var}"}}'.encode())),
-        ("query-and-body-merge", http("POST", f"/?action=read&id={UNKNOWN_ID}", host, json_type, f'{{"key":"{key}","id":"{var}"}}'.encode())),
-        ("json-null", http("POST", "/", host, json_type, f'{{"key":"{key}","action":"read","id":"{var}","x":null,"value":null}}'.encode())),
-        ("json-array", http("POST", "/", host, json_type, b"[1,2]")),
-        ("json-broken", http("POST", "/", host, json_type, b'{"key":')),
-        ("json-deep", http("POST", "/", host, json_type, b"[" * 60000)),
-        ("json-number-key", http("POST", "/", host, json_type, b'{"key":12,"action":"list"}')),
-        ("413-declared", f"POST {q}list HTTP/1.1\r\nHost: {host}\r\nContent-Length: 70000\r\n\r\n".encode()),
-        ("413-chunked", f"POST /?action=sread HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\r\n11170\r\n".encode() + b"x" * 70000 + b"\r\n0\r\n\r\n"),
-        ("body-at-limit", http("POST", "/", host, (), b" " * 65536)),
-        *((f"{m}", http(m, f"{q}list", host)) for m in ("PUT", "DELETE", "HEAD", "PATCH")),
-        ("PUT-origin", http("PUT", f"{q}list", host, origin)),
-        ("cors-get", http("GET", f"{q}list", host, origin)),
-        ("cors-sread", http("GET", f"{q}sread&id={var}", host, origin)),
-        *((f"preflight-{m}", http("OPTIONS", "/", host, [*origin, ("Access-Control-Request-Method", m), ("Access-Control-Request-Headers", "content-type")])) for m in ("POST", "PUT")),
+        ("1.0/absolute-form", http("GET", f"http://{host}/?key={key}&action=sread&id={var}", None, version="1.0")),
+        ("keep-alive", get(f"sread&id={var}", headers=[("Connection", "keep-alive")])),
+        ("get-content-length-0", get(f"read&id={var}", headers=[("Content-Length", "0")])),
+        ("header-case", post(fields(action="read", id=var), [("Content-type", "application/json")])),
+        ("sloppy-form", post(f"&&id={text}&value=two words &key={key}&&action=swrite&x=1", form_type)),
+        ("after-sloppy-form", get(f"sread&id={text}")),
+        ("form-no-content-type", post(f"key={key}&action=read&id={var}", [])),
+        ("json-text-plain", post(fields(action="info", id=var), [("Content-Type", "text/plain")])),
+        ("query-and-body-merge", post(fields(id=var), target=f"/?action=read&id={UNKNOWN_ID}")),
+        ("json-null", post(fields(action="read", id=var, value=None, x=None))),
+        ("json-array", post("[1,2]")),
+        ("json-broken", post('{"key":')),
+        ("json-deep", post("[" * 60000)),
+        ("json-number-key", post('{"key":12,"action":"list"}')),
+        ("413-declared", f"POST /?action=list HTTP/1.1\r\nHost: {host}\r\nContent-Length: 70000\r\n\r\n".encode()),
+        ("413-chunked", chunked + b"11170\r\n" + b"x" * 70000 + b"\r\n0\r\n\r\n"),
+        ("body-at-limit", post(b" " * 65536, [])),
+        *((method, http(method, f"/?key={key}&action=list", host)) for method in ("PUT", "DELETE", "HEAD", "PATCH")),
+        ("PUT-origin", http("PUT", "/?action=list", host, origin)),
+        ("cors-get", get("list", headers=origin)),
+        ("cors-sread", get(f"sread&id={var}", headers=origin)),
+        ("preflight-POST", http("OPTIONS", "/", host, [*origin, *preflight])),
+        ("preflight-PUT", http("OPTIONS", "/", host, [*origin, ("Access-Control-Request-Method", "PUT")])),
         ("options-no-origin", http("OPTIONS", "/", host)),
-        *((f"GET {path}", http("GET", path, host)) for path in ("/healthz", "/healthz/", "/nope", "/index.html", "//", "/?")),
+        *((f"GET {path}", http("GET", path, host)) for path in ("/healthz", "/healthz/", "/nope", "/index.html", "//")),
+        ("GET /?", http("GET", "/?", host)),
         ("POST /healthz", http("POST", "/healthz", host)),
         ("healthz-origin", http("GET", "/healthz", host, origin)),
-    ]  # fmt: skip
+    ]
     for label, data in requests:
         await r.raw(f"raw/{label}", data)
     for path in ("/healthz", "/nope", "/ws"):
@@ -511,42 +576,53 @@ class Socket:
 
     def __init__(self, r: Recorder, label: str) -> None:
         self.r = r
-        self.frames: list[list[Any]] = []
+        self.frames: list[str] = []
         self.record: Json = {"label": f"gateway/{label}", "frames": self.frames}
         self.ws: ClientConnection | None = None
         r.records.append(self.record)
 
     async def open(self, headers: Headers = ()) -> Socket:
-        self.ws = await connect(self.r.gateway, additional_headers=list(headers), open_timeout=10)
+        try:
+            self.ws = await connect(self.r.gateway, additional_headers=list(headers), open_timeout=10)
+        except (OSError, TimeoutError, InvalidHandshake) as exc:
+            self.record["handshake"] = {"error": repr(exc)}
+            return self
         assert self.ws.response is not None
         hidden = {"sec-websocket-accept": "<accept>"}
-        shown = [[k, hidden.get(k.lower(), v)] for k, v in self.ws.response.headers.raw_items() if k.lower() != "date"]
+        shown = [
+            f"{k}: {hidden.get(k.lower(), v)}" for k, v in self.ws.response.headers.raw_items() if k.lower() != "date"
+        ]
         self.record["handshake"] = {"status": self.ws.response.status_code, "headers": shown}
         return self
 
     async def send(self, message: str | bytes) -> None:
-        assert self.ws is not None
+        if self.ws is None:
+            return
         shown = self.r.norm.text(message)[:100] if isinstance(message, str) else f"<{len(message)} bytes>"
         try:
             await self.ws.send(message)
-            self.frames.append(["send", shown])
+            self.frames.append(f"send {shown}")
         except ConnectionClosed:
-            self.frames.append(["send refused, closed", shown])
+            self.frames.append(f"send refused (closed) {shown}")
 
     async def recv(self, wait: float = 5.0) -> None:
-        assert self.ws is not None
+        if self.ws is None:
+            return
         try:
             message = await asyncio.wait_for(self.ws.recv(), wait)
-            self.frames.append(["recv", self.r.norm.text(message) if isinstance(message, str) else repr(message)])
+            self.frames.append(f"recv {self.r.norm.text(message) if isinstance(message, str) else repr(message)}")
         except TimeoutError:
-            self.frames.append(["recv", "<nothing>"])
+            self.frames.append("recv <nothing>")
         except ConnectionClosed as exc:
-            self.frames.append(["closed", exc.rcvd.code if exc.rcvd else None, exc.rcvd.reason if exc.rcvd else None])
+            self.frames.append(
+                f"closed by server: {exc.rcvd.code} {exc.rcvd.reason}" if exc.rcvd else "closed, no frame"
+            )
 
     async def close(self) -> None:
-        assert self.ws is not None
+        if self.ws is None:
+            return
         await self.ws.close()
-        self.frames.append(["client closed", self.ws.close_code, self.ws.close_reason])
+        self.frames.append(f"closed by client: {self.ws.close_code} {self.ws.close_reason}")
 
 
 async def gateway_block(r: Recorder) -> None:
@@ -566,7 +642,7 @@ async def gateway_block(r: Recorder) -> None:
         for message in messages:
             await s.send(message)
             await s.recv()
-        if s.frames[-1][0] != "closed":
+        if s.frames and not s.frames[-1].startswith("closed"):
             await s.recv()
     owner, other = await Socket(r, "owner").open(), await Socket(r, "other").open()
     for s, persona in ((owner, "@owner.get"), (other, "@other")):
@@ -586,9 +662,9 @@ async def gateway_block(r: Recorder) -> None:
         ("delete-by-other", "delete - key=@other id=@.ws", False, True),
     ]
     for label, line, to_owner, to_other in changes:
-        owner.frames.append(["api", label])
-        other.frames.append(["api", label])
-        await run(r, "get", line.replace(" - ", f" gateway-{label} ", 1))
+        owner.frames.append(f"api {label}")
+        other.frames.append(f"api {label}")
+        await run(r, "get", line.replace(" - ", f" {label} ", 1), prefix="gateway/api")
         await owner.recv(5.0 if to_owner else 0.5)
         await other.recv(5.0 if to_other else 0.5)
         if label == "ordnext":
@@ -614,17 +690,41 @@ async def record(args: argparse.Namespace) -> list[Json]:
         await conn.close()
 
 
+@contextlib.contextmanager
+def own_servers(source: Path) -> Iterator[tuple[str, str, str]]:
+    """A throwaway database migrated by `source`'s code, and `source`'s API and gateway on it."""
+    with postgres_server() as server, throwaway_database(server.url, migrate=False) as url:
+        migrate = subprocess.run(
+            varistore("migrate"), env={**os.environ, "PYTHONPATH": str(source), "DATABASE_URL": url}, cwd=source
+        )
+        if migrate.returncode != 0:
+            raise SystemExit(f"migrating with {source} failed")
+        with running_api(url, source=source) as (_, api), running_gateway(url, source=source) as (_, gateway):
+            yield api, gateway, url
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Record a running Varistore's answers (see the module docstring).")
-    parser.add_argument("--api", required=True, help="e.g. http://127.0.0.1:18000")
-    parser.add_argument("--gateway", required=True, help="e.g. ws://127.0.0.1:18001/ws")
-    parser.add_argument("--database-url", required=True, help="the database the service uses")
+    parser = argparse.ArgumentParser(description="Record Varistore's answers (see the module docstring).")
+    parser.add_argument("--api", help="a running API, e.g. http://127.0.0.1:18000 (default: start one)")
+    parser.add_argument("--gateway", help="its gateway, e.g. ws://127.0.0.1:18001/ws")
+    parser.add_argument("--database-url", help="the database they use")
+    parser.add_argument("--source", type=Path, default=ROOT, help="the checkout whose servers to start")
     parser.add_argument("--out", required=True, help="the JSON file to write")
     args = parser.parse_args()
-    records = asyncio.run(record(args))
-    with open(args.out, "w", encoding="utf-8") as out:
-        json.dump(records, out, indent=1, sort_keys=True, ensure_ascii=False)
-        out.write("\n")
+    if args.api is None:
+        with own_servers(args.source.resolve()) as (args.api, args.gateway, args.database_url):
+            records = asyncio.run(record(args))
+    elif args.gateway is None or args.database_url is None:
+        parser.error("--api needs --gateway and --database-url")
+    else:
+        records = asyncio.run(record(args))
+    text = json.dumps(records, indent=1, sort_keys=True, ensure_ascii=False)
+    # The servers' ports differ from run to run.
+    for url, name in ((args.api, "<api>"), (args.gateway, "<gateway>")):
+        text = text.replace(urlsplit(url).netloc, name)
+    # Starlette lists a route's methods from a set, whose order follows each process's hash seed.
+    text = ALLOW.sub(lambda m: f'"allow: {", ".join(sorted(m[1].split(", ")))}"', text)
+    Path(args.out).write_text(text + "\n", encoding="utf-8")
     print(f"{len(records)} records in {args.out}")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import logging
@@ -19,6 +20,7 @@ from websockets.http11 import Request, Response
 from service.core.changes import Change
 from service.core.results import VariPassError
 from service.core.settings import Settings
+from service.supervisor import STARTUP_FAILURE
 from ws_gateway import protocol
 from ws_gateway.keys import Keys, client_ip
 from ws_gateway.listener import Listener
@@ -158,6 +160,10 @@ async def _close(ws: ServerConnection, close: Close, timeout: float) -> None:
     await ws.close(close.code, close.reason)
 
 
+class CannotListen(Exception):
+    """The gateway's address could not be bound (in use, or not this machine's)."""
+
+
 async def serve_until_stopped(settings: Settings, url: str, host: str, port: int) -> None:
     """Serve until SIGTERM or SIGINT, then close every socket with 1001 (going away)."""
     gateway = Gateway(settings, url)
@@ -168,21 +174,27 @@ async def serve_until_stopped(settings: Settings, url: str, host: str, port: int
     listening = asyncio.create_task(gateway.listener.run(), name="varistore-listener")
     collecting = asyncio.create_task(_collect_old_garbage(), name="varistore-gc")
     try:
-        async with serve(
-            gateway.handle,
-            host,
-            port,
-            process_request=gateway.process_request,
-            max_size=MAX_FRAME,
-            # Compression state costs ~40 kB per socket; `refresh`, `ping` and `ok` gain nothing.
-            compression=None,
-            # Liveness is the protocol's own `ping` (idle timeout); protocol-level pings would
-            # add a task per socket and close clients the spec says may stay.
-            ping_interval=None,
-            close_timeout=CLOSE_TIMEOUT,
-            write_limit=WRITE_LIMIT,
-            server_header=None,
-        ) as server:
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                server = await stack.enter_async_context(
+                    serve(
+                        gateway.handle,
+                        host,
+                        port,
+                        process_request=gateway.process_request,
+                        max_size=MAX_FRAME,
+                        # Compression state costs ~40 kB per socket; `refresh`, `ping` and `ok` gain nothing.
+                        compression=None,
+                        # Liveness is the protocol's own `ping` (idle timeout); protocol-level pings would
+                        # add a task per socket and close clients the spec says may stay.
+                        ping_interval=None,
+                        close_timeout=CLOSE_TIMEOUT,
+                        write_limit=WRITE_LIMIT,
+                        server_header=None,
+                    )
+                )
+            except OSError as exc:
+                raise CannotListen(f"cannot listen on {host}:{port}: {exc}") from exc
             bound = server.sockets[0].getsockname()[1] if server.sockets else port
             print(f"Varistore gateway on ws://{host}:{bound}{PATH}", flush=True)
             await stop.wait()
@@ -209,4 +221,8 @@ def run(settings: Settings, database_url: str, host: str, port: int) -> None:
     if level != "DEBUG":
         # websockets logs every handshake and close at INFO: thousands of lines for a busy gateway.
         logging.getLogger("websockets").setLevel(logging.WARNING)
-    asyncio.run(serve_until_stopped(settings, database_url, host, port))
+    try:
+        asyncio.run(serve_until_stopped(settings, database_url, host, port))
+    except CannotListen as exc:
+        log.error("%s", exc)
+        raise SystemExit(STARTUP_FAILURE) from None

@@ -51,6 +51,7 @@ class Endpoint:
             raw = await transport.parse(request, fields, self.max_body)
             action, style = raw.action, answer_of(raw.action)
             spec = action_of(raw)
+            # Flood limits belong here: the action and the key are known, no database work is done.
             outcome = await dispatch(spec, raw, self.services)
             reply = spec.present(outcome.value)
         except VariPassError as exc:

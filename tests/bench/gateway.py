@@ -60,16 +60,14 @@ from tests.bench.pgbench_log import percentile
 from tests.bench.write_path import (
     ACCOUNTS,
     KEY_BASE,
-    ROOT,
     VARIABLES,
     account_key,
     check_variables,
     populated_database,
     running_service,
     variable_id,
-    wait_healthy,
 )
-from tests.support import free_port, stop_process
+from tests.harness import ROOT, running_gateway as start_gateway, stop_process
 
 MAX_KB_PER_SOCKET = 50.0  # targets, from issue 4
 MAX_P99_MS = 250.0
@@ -82,10 +80,6 @@ WARMUP_SECONDS = 1.0
 # -- The gateway --------------------------------------------------------------------------------------
 
 
-def gateway_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "service", "gateway", "--host", "127.0.0.1", "--port", str(port)]
-
-
 @dataclass(frozen=True, slots=True)
 class Gateway:
     url: str  # ws://host:port/ws
@@ -95,14 +89,8 @@ class Gateway:
 @contextlib.contextmanager
 def running_gateway(db_url: str) -> Iterator[Gateway]:
     """The gateway process on `db_url`, with its default limits; it inherits our raised limit of open files."""
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": db_url, "VARISTORE_LOG_LEVEL": "warning"}
-    process = subprocess.Popen(gateway_command(port), env=env, cwd=ROOT, start_new_session=True)
-    try:
-        wait_healthy(f"http://127.0.0.1:{port}", process)
-        yield Gateway(f"ws://127.0.0.1:{port}/ws", process.pid)
-    finally:
-        stop_process(process)
+    with start_gateway(db_url, new_session=True) as (process, url):
+        yield Gateway(url, process.pid)
 
 
 def rss(pid: int) -> int:

@@ -22,14 +22,14 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from migrations import upgrade
 from render import RenderOptions, Series, make_options, render
 from service.core.ids import key_hash
 from service.core.values import VarType
 from service.db.variables import Variable
 from service.rendering import Renderer, etag_of
 from tests.bench.pgbench_log import percentile
-from tests.bench.write_path import postgres_server, running_service, throwaway_database
+from tests.bench.write_path import running_service
+from tests.harness import postgres_server, throwaway_database
 from tests.render import samples
 
 POINTS = 1_440
@@ -175,8 +175,7 @@ def _wrk_ms(output: str, percent: str) -> float:
 
 def http_figure(duration: int, connections: int = 16) -> HttpFigure:
     """graph requests/s through the real service: the default PNG of a day of history, asked again and again."""
-    with postgres_server() as (admin_url, _), throwaway_database(admin_url) as db_url:
-        upgrade(db_url)
+    with postgres_server() as server, throwaway_database(server.url) as db_url:
         key, var_id = asyncio.run(_graph_variable(db_url, series()))
         with running_service(db_url, pool_size=20) as (base, _):
             url = f"{base}/?key={key}&action=graph&id={var_id}"

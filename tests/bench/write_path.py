@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import re
 import shutil
 import signal
@@ -34,27 +33,22 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import asyncpg
 import httpx
 import psutil
 
-from migrations import upgrade
 from service.core.ids import key_hash
 from service.db.accounts import ACCESS_BY_KEY_SQL
 from service.db.variables import SELECT_VARIABLE_SQL, WRITE_BY_KEY_SQL
 from tests.bench.cpu import CpuClock
 from tests.bench.pgbench_log import logged_latencies, percentile, stat
-from tests.support import free_port, stop_process, with_database
+from tests.harness import embedded_postgres, execute, postgres_server, running_api, throwaway_database
 
-ROOT = Path(__file__).resolve().parents[2]
 WRK_SCRIPT = Path(__file__).with_suffix(".lua")
 
 # The data set. Keys and ids are digits so that pgbench, which only has integer variables, can
@@ -98,67 +92,12 @@ class Row:
 # -- PostgreSQL ---------------------------------------------------------------------------------------
 
 
-def embedded_postgres() -> ModuleType:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        import embedded_postgres
-
-    return embedded_postgres
-
-
-async def _execute(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 async def _fetchval(url: str, sql: str) -> Any:
     conn = await asyncpg.connect(url)
     try:
         return await conn.fetchval(sql)
     finally:
         await conn.close()
-
-
-async def _local_postmaster(url: str) -> int | None:
-    """The pid of the server's postmaster if it runs on this machine (psutil sees our backend), else None."""
-    conn = await asyncpg.connect(url)
-    try:
-        backend = await conn.fetchval("SELECT pg_backend_pid()")
-        with contextlib.suppress(psutil.Error):
-            parent = psutil.Process(backend).parent()
-            if parent is not None and parent.name() == "postgres":
-                return int(parent.pid)
-        return None
-    finally:
-        await conn.close()
-
-
-@contextlib.contextmanager
-def postgres_server() -> Iterator[tuple[str, int | None]]:
-    """DATABASE_URL, else an embedded PostgreSQL deleted afterwards; with its postmaster's pid if local."""
-    if os.environ.get("DATABASE_URL"):
-        url = os.environ["DATABASE_URL"]
-        yield url, asyncio.run(_local_postmaster(url))
-        return
-    with tempfile.TemporaryDirectory(prefix="varistore-bench-") as tmp:
-        server = embedded_postgres().get_server(Path(tmp) / "pg", cleanup_mode="delete")
-        try:
-            yield str(server.get_uri()), server.get_pid()
-        finally:
-            server.cleanup()
-
-
-@contextlib.contextmanager
-def throwaway_database(admin_url: str) -> Iterator[str]:
-    name = f"varistore_bench_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_execute(admin_url, f"CREATE DATABASE {name}"))
-    try:
-        yield with_database(admin_url, name)
-    finally:
-        asyncio.run(_execute(admin_url, f"DROP DATABASE {name} WITH (FORCE)"))
 
 
 def account_key(account: int) -> str:
@@ -225,38 +164,11 @@ def history_rows(url: str) -> int:
 @contextlib.contextmanager
 def running_service(db_url: str, pool_size: int) -> Iterator[tuple[str, int]]:
     """`python -m service api` on `db_url`; yields its base URL and process id."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "VARISTORE_PLAN_MIN_COOLDOWN": str(COOLDOWN),
-        "VARISTORE_LOG_LEVEL": "warning",
-        # min = max: every connection is open before the first measure.
-        "VARISTORE_POOL_MIN_SIZE": str(pool_size),
-        "VARISTORE_POOL_MAX_SIZE": str(pool_size),
-    }
-    # A session of its own: Ctrl-C reaches only us, and we stop the service before its database.
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service", "api", "--port", str(port)], env=env, cwd=ROOT, start_new_session=True
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_healthy(base, process)
+    # min = max: every connection is open before the first measure. A session of its own: Ctrl-C
+    # reaches only us, and we stop the service before its database.
+    settings = {"plan_min_cooldown": COOLDOWN, "pool_min_size": pool_size, "pool_max_size": pool_size}
+    with running_api(db_url, new_session=True, **settings) as (process, base):  # type: ignore[arg-type]
         yield base, process.pid
-    finally:
-        stop_process(process)
-
-
-def wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        if process.poll() is not None:
-            raise RuntimeError("the service exited at startup")
-        time.sleep(0.05)
-    raise RuntimeError("the service did not become healthy in 30 s")
 
 
 def check_variables(base: str, db_url: str) -> None:
@@ -264,7 +176,7 @@ def check_variables(base: str, db_url: str) -> None:
     probe_key = account_key(ACCOUNTS)  # an account of its own, outside the walk
     hashed = key_hash(probe_key).hex()
     sql = f"INSERT INTO accounts (email, key_hash, confirmed) VALUES ('bench-probe@example.com', '\\x{hashed}', true)"
-    asyncio.run(_execute(db_url, sql))
+    asyncio.run(execute(db_url, sql))
     with httpx.Client(base_url=base, timeout=10) as http:
         create = {"action": "create", "type": "float", "name": "bench", "expire": str(EXPIRE)}
         created = http.get("/", params={"key": probe_key, **create}).json()
@@ -444,10 +356,9 @@ def measure(
 def populated_database() -> Iterator[tuple[str, int | None]]:
     """A throwaway database, migrated and filled with the benchmark's accounts and variables; its URL
     and the postmaster's pid (None for DATABASE_URL's server)."""
-    with postgres_server() as (admin_url, postmaster_pid), throwaway_database(admin_url) as db_url:
-        upgrade(db_url)
+    with postgres_server() as server, throwaway_database(server.url) as db_url:
         asyncio.run(populate(db_url))
-        yield db_url, postmaster_pid
+        yield db_url, server.pid
 
 
 def run(args: argparse.Namespace) -> list[Row]:

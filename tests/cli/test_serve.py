@@ -1,19 +1,21 @@
-"""`varistore serve` with its embedded PostgreSQL, as `make run` starts it."""
+"""`varistore serve` with its embedded PostgreSQL, as `make run` starts it: the supervisor, its
+children, and the database they share."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
-import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 
-from tests.support import free_port
+from tests.harness import Running, eventually, free_port, healthy, scaled, varistore
 
 
 def _postgres_of(data_dir: Path) -> list[psutil.Process]:
@@ -24,62 +26,104 @@ def _postgres_of(data_dir: Path) -> list[psutil.Process]:
     return found
 
 
-def _wait_healthy(base: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.stdout.read() if process.stdout else ""
+def _child(serve: Running, verb: str) -> psutil.Process | None:
+    """serve's running child `varistore <verb>`."""
+    for child in psutil.Process(serve.pid).children():
         try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError("serve did not become healthy")
+            if verb in child.cmdline()[3:4]:
+                return child
+        except psutil.NoSuchProcess:
+            continue
+    return None
 
 
-def test_serve_embedded_database_cli_shares_it_and_sigterm_stops_everything(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    port, gateway_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env |= {"VARISTORE_DATA": str(data_dir), "VARISTORE_PORT": str(port), "VARISTORE_GATEWAY_PORT": str(gateway_port)}
-    with subprocess.Popen(
-        [sys.executable, "-m", "service", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    ) as serve:
-        _drive(serve, data_dir, port, gateway_port, env)
-        assert serve.stdout is not None
-        output = serve.stdout.read()
-        assert f"http://127.0.0.1:{port}/" in output
-        assert f"ws://127.0.0.1:{gateway_port}/ws" in output
-    deadline = time.monotonic() + 10
-    while _postgres_of(data_dir) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _postgres_of(data_dir)
+class Serve:
+    def __init__(self, tmp_path: Path) -> None:
+        self.data_dir = tmp_path / "data"
+        self.port, self.gateway_port = free_port(), free_port()
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        self.env = env | {
+            "VARISTORE_DATA": str(self.data_dir),
+            "VARISTORE_PORT": str(self.port),
+            "VARISTORE_GATEWAY_PORT": str(self.gateway_port),
+        }
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.gateway_base = f"http://127.0.0.1:{self.gateway_port}"
+        self.process = Running(varistore("serve"), self.env, name="varistore serve")
+
+    def wait_healthy(self) -> None:
+        self.process.wait_healthy(self.base, 60)
+        self.process.wait_healthy(self.gateway_base, 60)
 
 
-def _drive(serve: subprocess.Popen[str], data_dir: Path, port: int, gateway_port: int, env: dict[str, str]) -> None:
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Serve]:
+    running = Serve(tmp_path)
     try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_healthy(base, serve)
-        _wait_healthy(f"http://127.0.0.1:{gateway_port}", serve)
-        assert _postgres_of(data_dir)
-
-        # The command line joins the running server rather than starting a second one.
-        created = subprocess.run(
-            [sys.executable, "-m", "service", "account", "create", "--email", "m@example.com", "--confirmed"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        )
-        key = created.stdout.splitlines()[-1]
-        answer = httpx.get(base, params={"key": key, "action": "create", "type": "float", "name": "T"}).json()
-        assert answer["result"] == "success"
-        assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
-
-        serve.send_signal(signal.SIGTERM)
-        assert serve.wait(30) == 0
-        with pytest.raises(httpx.TransportError):
-            httpx.get(f"http://127.0.0.1:{gateway_port}/healthz", timeout=1)
+        running.wait_healthy()
+        yield running
     finally:
-        if serve.poll() is None:
-            serve.kill()
+        if running.process.process.poll() is None:
+            running.process.process.kill()
+        running.process.stop()
+
+
+def test_serve_embedded_database_cli_shares_it_and_sigterm_stops_everything(serve: Serve) -> None:
+    assert _postgres_of(serve.data_dir)
+    # The command line joins the running server rather than starting a second one.
+    created = subprocess.run(
+        [*varistore("account", "create", "--email", "m@example.com", "--confirmed")],
+        env=serve.env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=scaled(60),
+    )
+    key = created.stdout.splitlines()[-1]
+    answer = httpx.get(serve.base, params={"key": key, "action": "create", "type": "float", "name": "T"}).json()
+    assert answer["result"] == "success"
+
+    serve.process.process.send_signal(signal.SIGTERM)
+    assert serve.process.process.wait(scaled(30)) == 0
+    output = serve.process.output()
+    assert f"http://127.0.0.1:{serve.port}/" in output
+    assert f"ws://127.0.0.1:{serve.gateway_port}/ws" in output
+    assert not healthy(serve.base) and not healthy(serve.gateway_base)
+    eventually(lambda: not _postgres_of(serve.data_dir), 10, "the embedded PostgreSQL stopping")
+
+
+@pytest.mark.parametrize("verb", ["gateway", "api"])
+def test_serve_restarts_a_child_that_dies(serve: Serve, verb: str) -> None:
+    child = _child(serve.process, verb)
+    assert child is not None
+
+    child.kill()
+    child.wait(scaled(10))
+
+    serve.process.wait_until(
+        lambda: (c := _child(serve.process, verb)) is not None and c.pid != child.pid, 10, f"a new {verb}"
+    )
+    serve.wait_healthy()
+    assert f"the {'API' if verb == 'api' else 'gateway'} was killed by signal 9" in serve.process.output()
+
+
+@contextlib.contextmanager
+def port_taken() -> Iterator[int]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield int(sock.getsockname()[1])
+
+
+def test_serve_stops_when_a_child_cannot_start(tmp_path: Path) -> None:
+    # The API's port is taken: a restart would fail again, so serve gives up with status 1.
+    with port_taken() as port:
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        env |= {
+            "VARISTORE_DATA": str(tmp_path / "data"),
+            "VARISTORE_PORT": str(port),
+            "VARISTORE_GATEWAY_PORT": str(free_port()),
+        }
+        done = subprocess.run(varistore("serve"), env=env, capture_output=True, text=True, timeout=scaled(120))
+    assert done.returncode == 1
+    assert "the API could not start; stopping" in done.stderr

@@ -106,7 +106,9 @@ def test_refused_and_read_only_requests_notify_nobody(
 
 
 def test_payloads_split_under_the_notify_limit_and_decode_to_the_changes() -> None:
-    changes = [Change(10**12 + n, f"id{n:05}", ChangeKind.WRITTEN, "é" * 40 + str(n), 1764781200 + n) for n in range(2000)]
+    changes = [
+        Change(10**12 + n, f"id{n:05}", ChangeKind.WRITTEN, "é" * 40 + str(n), 1764781200 + n) for n in range(2000)
+    ]
     chunks = list(payloads(changes))
     assert len(chunks) > 1
     assert all(len(chunk.encode()) < MAX_PAYLOAD for chunk in chunks)

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from migrations import downgrade, upgrade
-from tests.support import Db, with_database
+from tests.harness import throwaway_database
+from tests.support import Db
 
 TABLES = {"accounts", "banned_ips", "variable_ids", "variables", "history"}
 
 
 @pytest.fixture
 def empty_url(admin_url: str) -> Iterator[str]:
-    name = f"varistore_mig_{uuid.uuid4().hex[:12]}"
-    admin = Db(admin_url)
-    admin.execute(f"CREATE DATABASE {name}")
-    yield with_database(admin_url, name)
-    admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-    admin.close()
+    with throwaway_database(admin_url, migrate=False) as url:
+        yield url
 
 
 def _tables(url: str) -> set[str]:

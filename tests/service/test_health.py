@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-
 import httpx
 
-from tests.support import Api, free_port, stop_process, with_database
+from tests.harness import Running, free_port, settings_env, varistore, with_database
+from tests.support import Api
 
 
 def test_healthz_ok(api: Api) -> None:
@@ -20,22 +16,23 @@ def test_healthz_ok(api: Api) -> None:
 
 def test_database_away_healthz_503_and_requests_error_db(admin_url: str) -> None:
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": with_database(admin_url, "varistore_does_not_exist"),
-        "VARISTORE_POOL_MIN_SIZE": "0",
-        "VARISTORE_LOG_LEVEL": "critical",
-    }
-    process = subprocess.Popen([sys.executable, "-m", "service", "api", "--port", str(port)], env=env)
+    env = {"DATABASE_URL": with_database(admin_url, "varistore_does_not_exist")}
+    process = Running(
+        varistore("api", "--port", str(port)), {**env, **settings_env(pool_min_size=0, log_level="critical")}
+    )
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
+        answered: list[httpx.Response] = []
+
+        def health_answered() -> bool:
             try:
-                health = httpx.get(f"{base}/healthz", timeout=5)
-                break
+                answered.append(httpx.get(f"{base}/healthz", timeout=5))
             except httpx.TransportError:
-                time.sleep(0.05)
-        assert health.status_code == 503
+                return False
+            return True
+
+        process.wait_until(health_answered, 30, "/healthz answering")
+        assert answered[-1].status_code == 503
 
         json_answer = httpx.get(base, params={"action": "list", "key": "k"})
         assert json_answer.status_code == 503
@@ -44,4 +41,4 @@ def test_database_away_healthz_503_and_requests_error_db(admin_url: str) -> None
         simple_answer = httpx.get(base, params={"action": "sread", "key": "k", "id": "x"})
         assert (simple_answer.status_code, simple_answer.text) == (503, "error_db")
     finally:
-        stop_process(process)
+        process.stop()

