@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from service.core.ids import key_hash, new_key
+from tests.harness import scaled
 
 T = TypeVar("T")
 TRANSPORTS = ("get", "json", "form")
@@ -87,17 +88,19 @@ class Api:
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
-        self.http = httpx.Client(base_url=base_url, timeout=30)
+        self.http = httpx.Client(base_url=base_url, timeout=scaled(30))
 
-    def request(self, transport: str = "get", **params: Any) -> httpx.Response:
+    def request(self, transport: str = "get", headers: dict[str, str] | None = None, **params: Any) -> httpx.Response:
         """Send `params` (None values left out) as a GET query, a JSON body or a form body."""
         params = {k: v for k, v in params.items() if v is not None}
         if transport == "get":
-            return self.http.get("/", params={k: _text(v) for k, v in params.items()})
+            return self.http.get("/", params={k: _text(v) for k, v in params.items()}, headers=headers)
         if transport == "json":
-            return self.http.post("/", content=json.dumps(params), headers={"Content-Type": "application/json"})
+            # json.dumps, not httpx's json=: tests send NaN and infinities, which httpx refuses.
+            body = json.dumps(params)
+            return self.http.post("/", content=body, headers={"Content-Type": "application/json", **(headers or {})})
         if transport == "form":
-            return self.http.post("/", data={k: _text(v) for k, v in params.items()})
+            return self.http.post("/", data={k: _text(v) for k, v in params.items()}, headers=headers)
         raise ValueError(transport)
 
     def call(self, action: str, key: str | None = None, transport: str = "get", **params: Any) -> dict[str, Any]:
@@ -177,11 +180,6 @@ def unchanged(db: Db, *accounts: Account) -> Iterator[None]:
 
 def lock(db: Db, account: Account) -> None:
     db.execute("UPDATE accounts SET locked = true WHERE id = $1", account.id)
-
-
-def public_and_private(api: Api, account: Account) -> list[str]:
-    """A public and a private variable of the account: no other tenant may list either."""
-    return [api.create(account.key, public=True), api.create(account.key)]
 
 
 # Who calls, in the parameter tables of the action tests.

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+from tests.harness import scaled
 from tests.support import Api, Db, random_email
 
 
@@ -16,7 +17,7 @@ def varistore(db_url: str, *args: str, check: bool = True) -> subprocess.Complet
         capture_output=True,
         text=True,
         check=check,
-        timeout=60,
+        timeout=scaled(60),
     )
 
 

@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from service.core.changes import CHANNEL, MAX_PAYLOAD, Change, ChangeKind, decode, payloads
+from tests.harness import scaled
 from tests.support import Account, Api, Db, lift_cooldown, make_account
 
 
@@ -28,10 +29,10 @@ class Refreshes:
 
     def after(self, act: Callable[[], Any], *accounts: Account, settle: float = 0.3) -> set[int]:
         """Which of `accounts` were notified while `act` ran (or within `settle` seconds after)."""
-        self._loop.run_until_complete(asyncio.sleep(0.05))
+        self._loop.run_until_complete(asyncio.sleep(scaled(0.05)))
         self._seen.clear()
         act()
-        deadline = time.monotonic() + settle
+        deadline = time.monotonic() + scaled(settle)
         while time.monotonic() < deadline:
             self._loop.run_until_complete(asyncio.sleep(0.02))
         wanted = {a.id for a in accounts}

@@ -8,13 +8,14 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.harness import scaled
 from tests.support import Account, Api, Db, history_rows, make_account
 
 
 async def _burst(base_url: str, requests: list[dict[str, Any]]) -> list[str]:
     """Send all requests at the same moment, each on its own connection."""
     limits = httpx.Limits(max_connections=len(requests))
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=scaled(30)) as client:
         # Open every connection first so the requests themselves race, not the handshakes.
         await asyncio.gather(*(client.get("/healthz") for _ in requests))
         answers = await asyncio.gather(*(client.get("/", params=p) for p in requests))

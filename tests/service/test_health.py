@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.harness import Running, free_port, settings_env, varistore, with_database
+from tests.harness import Running, free_port, scaled, settings_env, varistore, with_database
 from tests.support import Api
 
 
@@ -26,7 +26,7 @@ def test_database_away_healthz_503_and_requests_error_db(admin_url: str) -> None
 
         def health_answered() -> bool:
             try:
-                answered.append(httpx.get(f"{base}/healthz", timeout=5))
+                answered.append(httpx.get(f"{base}/healthz", timeout=scaled(5)))
             except httpx.TransportError:
                 return False
             return True

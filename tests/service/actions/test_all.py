@@ -4,10 +4,8 @@ import json
 import time
 from typing import Any
 
-import pytest
-
 from tests import support
-from tests.support import Account, Api, Db, lift_cooldown, persona_key, unchanged
+from tests.support import Account, Api, Db, lift_cooldown
 
 FIELDS = ["id", "type", "name", "description", "unit", "graph", "perc", "min", "max", "expire", "cooldown", "public"]
 
@@ -87,21 +85,3 @@ def test_all_leaves_out_expired_history(api: Api, db: Db, alice: Account) -> Non
 def test_all_no_variables_empty_list(api: Api, alice: Account, transport: str) -> None:
     response = api.request(transport, action="all", key=alice.key)
     assert response.text == f'{{"result":"success","list":[],"current":{response.json()["current"]}}}'
-
-
-def test_all_never_shows_another_tenants_variables(
-    api: Api, db: Db, alice: Account, bob: Account, transport: str
-) -> None:
-    make_varied_account(api, db, alice)
-    mine = api.create(bob.key)
-
-    with unchanged(db, alice):
-        assert [item["id"] for item in api.call("all", bob.key, transport)["list"]] == [mine]
-
-
-@pytest.mark.parametrize(("who", "result"), support.UNUSABLE_KEYS)
-def test_all_refused_without_a_usable_key(
-    api: Api, db: Db, alice: Account, transport: str, who: str, result: str
-) -> None:
-    api.create(alice.key, public=True)
-    assert api.call("all", persona_key(db, who, alice), transport) == {"result": result}

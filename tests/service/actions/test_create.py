@@ -162,12 +162,6 @@ def test_create_unknown_type_invalid_type(api: Api, db: Db, alice: Account, tran
         assert api.call("create", alice.key, transport, type=type_, name="T") == {"result": "error_invalid_type"}
 
 
-def test_create_locked_account_locked(api: Api, db: Db, transport: str) -> None:
-    account = make_account(db, locked=True)
-    with unchanged(db, account):
-        assert api.call("create", account.key, transport, type="int", name="T") == {"result": "error_locked"}
-
-
 @pytest.mark.parametrize("limit", [0, 1, 3])
 def test_create_past_max_variables_refused(api: Api, db: Db, transport: str, limit: int) -> None:
     account = make_account(db, max_variables=limit)
@@ -177,25 +171,6 @@ def test_create_past_max_variables_refused(api: Api, db: Db, transport: str, lim
         assert api.call("create", account.key, transport, type="int", name="T") == {"result": "error_max_variables"}
 
     assert api.listed(account.key) == ids
-
-
-@pytest.mark.parametrize(("flags", "result"), support.ACCOUNT_STATES)
-def test_create_account_state_refused(api: Api, db: Db, transport: str, flags: dict[str, bool], result: str) -> None:
-    account = make_account(db, **flags)
-    name = random_name()
-
-    assert api.call("create", account.key, transport, type="int", name=name) == {"result": result}
-
-    assert variables_named(db, name) == 0
-
-
-@pytest.mark.parametrize("key", support.NO_ACCOUNT_KEYS)
-def test_create_anonymous_or_unknown_key_invalid_key(api: Api, db: Db, transport: str, key: str | None) -> None:
-    name = random_name()
-
-    assert api.call("create", key, transport, type="int", name=name) == {"result": "error_invalid_key"}
-
-    assert variables_named(db, name) == 0
 
 
 @pytest.mark.parametrize(

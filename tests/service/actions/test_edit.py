@@ -226,50 +226,6 @@ def test_edit_unknown_id_invalid_id(api: Api, alice: Account, transport: str) ->
     }
 
 
-def test_edit_locked_account_locked_and_changes_nothing(api: Api, db: Db, alice: Account, transport: str) -> None:
-    var = api.create(alice.key)
-    lock(db, alice)
-
-    with unchanged(db, alice):
-        result = api.call("edit", alice.key, transport, id=var, type="int", name="New", expire=0)
-
-    assert result == {"result": "error_locked"}
-
-
-@pytest.mark.parametrize("public", [False, True])
-def test_edit_other_tenant_invalid_id_and_changes_nothing(
-    api: Api, db: Db, alice: Account, bob: Account, transport: str, public: bool
-) -> None:
-    var = api.create(alice.key, public=public)
-    api.call("write", alice.key, id=var, value=1.5)
-
-    with unchanged(db, alice, bob):
-        result = api.call("edit", bob.key, transport, id=var, type="int", name="Mine", public=True)
-
-    assert result == {"result": "error_invalid_id"}
-
-
-@pytest.mark.parametrize("key", support.NO_ACCOUNT_KEYS)
-def test_edit_anonymous_or_unknown_key_invalid_key(
-    api: Api, db: Db, alice: Account, transport: str, key: str | None
-) -> None:
-    var = api.create(alice.key, public=True)
-    with unchanged(db, alice):
-        assert api.call("edit", key, transport, id=var, type="int", name="T") == {"result": "error_invalid_key"}
-
-
-@pytest.mark.parametrize(
-    ("state", "result"),
-    [("banned = true", "error_banned"), ("confirmed = false", "error_unconfirmed")],
-)
-def test_edit_account_state_refused(api: Api, db: Db, alice: Account, transport: str, state: str, result: str) -> None:
-    var = api.create(alice.key)
-    db.execute(f"UPDATE accounts SET {state} WHERE id = $1", alice.id)
-
-    with unchanged(db, alice):
-        assert api.call("edit", alice.key, transport, id=var, type="int", name="T") == {"result": result}
-
-
 @pytest.mark.parametrize(
     ("who", "params", "result"),
     [

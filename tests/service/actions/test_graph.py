@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from tests.service.test_compat import raw_exchange
-from tests.support import WRONG_KEY, Account, Api, Db, lift_cooldown, make_account, persona_key, unchanged
+from tests.support import Account, Api, Db, lift_cooldown, make_account, persona_key
 
 MAGIC = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff", "image/gif": b"GIF8", "image/bmp": b"BM"}
 
@@ -150,24 +150,6 @@ def test_graph_order_of_checks(
     api: Api, db: Db, alice: Account, who: str, id_: str | None, options: dict[str, object], result: str
 ) -> None:
     assert api.call("graph", persona_key(db, who, alice), id=id_, **options) == {"result": result}
-
-
-def test_graph_public_variable_without_key(api: Api, db: Db, alice: Account) -> None:
-    var = with_history(api, db, alice, public=True)
-    assert picture(api, None, var).size == (256, 280)
-
-
-def test_graph_private_variable_without_key_invalid_id(api: Api, db: Db, alice: Account) -> None:
-    var = with_history(api, db, alice)
-    assert api.call("graph", None, id=var) == {"result": "error_invalid_id"}
-    assert api.call("graph", WRONG_KEY, id=var) == {"result": "error_invalid_key"}
-
-
-@pytest.mark.parametrize("public", [False, True])
-def test_graph_other_tenant_invalid_id(api: Api, db: Db, alice: Account, bob: Account, public: bool) -> None:
-    var = with_history(api, db, alice, public=public)
-    with unchanged(db, alice):
-        assert api.call("graph", bob.key, id=var) == {"result": "error_invalid_id"}
 
 
 def test_graph_same_request_same_etag_and_bytes(api: Api, db: Db, alice: Account) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from tests import support
-from tests.support import Account, Api, Db, history_rows, lift_cooldown, persona_key, unchanged
+from tests.support import Account, Api, Db, history_rows, lift_cooldown, persona_key
 
 
 def write_series(api: Api, db: Db, key: str, var: str, values: list[Any], gap: int = 22_000) -> None:
@@ -104,35 +104,6 @@ def test_history_latest_value_kept_when_older_than_expire(api: Api, db: Db, alic
     assert history == [{"value": 2, "time": read["time"]}]
 
 
-def test_history_public_variable_without_key_succeeds(api: Api, db: Db, alice: Account, transport: str) -> None:
-    var = api.create(alice.key, public=True)
-    write_series(api, db, alice.key, var, [1.0, 2.0])
-
-    data = api.call("history", None, transport, id=var)
-
-    assert data["result"] == "success"
-    assert data["history"] == api.call("history", alice.key, id=var)["history"]
-
-
-def test_history_private_variable_without_key_invalid_id(api: Api, db: Db, alice: Account, transport: str) -> None:
-    var = api.create(alice.key)
-    api.call("write", alice.key, id=var, value=1.0)
-
-    with unchanged(db, alice):
-        assert api.call("history", None, transport, id=var) == {"result": "error_invalid_id"}
-
-
-@pytest.mark.parametrize("public", [False, True])
-def test_history_other_tenant_invalid_id_and_changes_nothing(
-    api: Api, db: Db, alice: Account, bob: Account, transport: str, public: bool
-) -> None:
-    var = api.create(alice.key, public=public)
-    api.call("write", alice.key, id=var, value=1.0)
-
-    with unchanged(db, alice):
-        assert api.call("history", bob.key, transport, id=var) == {"result": "error_invalid_id"}
-
-
 def test_history_unknown_id_invalid_id(api: Api, alice: Account, transport: str) -> None:
     assert api.call("history", alice.key, transport, id=support.UNKNOWN_ID) == {"result": "error_invalid_id"}
     assert api.call("history", None, transport, id=support.UNKNOWN_ID) == {"result": "error_invalid_id"}
@@ -141,7 +112,6 @@ def test_history_unknown_id_invalid_id(api: Api, alice: Account, transport: str)
 @pytest.mark.parametrize(
     ("who", "id_", "result"),
     [
-        ("wrong", "public", "error_invalid_key"),
         ("wrong", None, "error_invalid_key"),
         ("banned", None, "error_banned"),
         ("unconfirmed", None, "error_unconfirmed"),
@@ -152,6 +122,4 @@ def test_history_unknown_id_invalid_id(api: Api, alice: Account, transport: str)
 def test_history_order_of_checks(
     api: Api, db: Db, alice: Account, transport: str, who: str, id_: str | None, result: str
 ) -> None:
-    if id_ == "public":
-        id_ = api.create(alice.key, public=True)
     assert api.call("history", persona_key(db, who, alice), transport, id=id_) == {"result": result}

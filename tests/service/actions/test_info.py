@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from tests import support
-from tests.support import Account, Api, Db, lock, make_account, persona_key, unchanged
+from tests.support import Account, Api, Db, persona_key, unchanged
 
 # The spec's info example: the answer for HUMIDITY, exactly.
 HUMIDITY_INFO = (
@@ -52,61 +52,9 @@ def test_info_float_min_max_keep_their_fraction(api: Api, alice: Account) -> Non
     assert '"min":-2.5,"max":40.25,' in api.request(action="info", key=alice.key, id=var).text
 
 
-def test_info_public_variable_without_key_succeeds(api: Api, db: Db, alice: Account, transport: str) -> None:
-    var = api.create(alice.key, **{**support.HUMIDITY, "public": True})
-
-    with unchanged(db, alice):
-        response = api.request(transport, action="info", id=var)
-
-    assert response.text == HUMIDITY_INFO.replace('"public":false', '"public":true')
-
-
-def test_info_owner_reads_own_public_variable_with_key(api: Api, alice: Account) -> None:
-    var = api.create(alice.key, public=True)
-    assert api.call("info", alice.key, id=var)["public"] is True
-
-
-def test_info_private_variable_without_key_invalid_id(api: Api, db: Db, alice: Account, transport: str) -> None:
-    var = api.create(alice.key)
-    with unchanged(db, alice):
-        assert api.call("info", None, transport, id=var) == {"result": "error_invalid_id"}
-
-
 def test_info_unknown_id_invalid_id(api: Api, alice: Account, transport: str) -> None:
     assert api.call("info", alice.key, transport, id=support.UNKNOWN_ID) == {"result": "error_invalid_id"}
     assert api.call("info", None, transport, id=support.UNKNOWN_ID) == {"result": "error_invalid_id"}
-
-
-@pytest.mark.parametrize("public", [False, True])
-def test_info_other_tenant_invalid_id_even_when_public(
-    api: Api, db: Db, alice: Account, bob: Account, transport: str, public: bool
-) -> None:
-    var = api.create(alice.key, public=public)
-    with unchanged(db, alice):
-        assert api.call("info", bob.key, transport, id=var) == {"result": "error_invalid_id"}
-
-
-@pytest.mark.parametrize("public", [False, True])
-def test_info_unknown_key_invalid_key_even_when_public(api: Api, alice: Account, transport: str, public: bool) -> None:
-    var = api.create(alice.key, public=public)
-    assert api.call("info", support.WRONG_KEY, transport, id=var) == {"result": "error_invalid_key"}
-
-
-@pytest.mark.parametrize(("flags", "result"), support.ACCOUNT_STATES)
-def test_info_account_state_refused_even_for_public_variable(
-    api: Api, db: Db, alice: Account, transport: str, flags: dict[str, bool], result: str
-) -> None:
-    var = api.create(alice.key, public=True)
-    account = make_account(db, **flags)
-
-    assert api.call("info", account.key, transport, id=var) == {"result": result}
-
-
-def test_info_locked_account_still_reads(api: Api, db: Db, alice: Account, transport: str) -> None:
-    var = api.create(alice.key, **support.HUMIDITY)
-    lock(db, alice)
-
-    assert api.request(transport, action="info", key=alice.key, id=var).text == HUMIDITY_INFO
 
 
 @pytest.mark.parametrize(

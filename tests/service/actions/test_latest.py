@@ -2,10 +2,7 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
-from tests import support
-from tests.support import Account, Api, Db, lift_cooldown, persona_key, public_and_private, unchanged
+from tests.support import Account, Api, Db, lift_cooldown
 
 
 def test_latest_id_value_time_per_variable_in_order_exact_json(api: Api, alice: Account, transport: str) -> None:
@@ -68,21 +65,3 @@ def test_latest_never_written_zero_values_at_creation_time(api: Api, alice: Acco
 def test_latest_no_variables_empty_list(api: Api, alice: Account, transport: str) -> None:
     data = api.call("latest", alice.key, transport)
     assert data == {"result": "success", "list": [], "current": data["current"]}
-
-
-def test_latest_never_shows_another_tenants_variables(
-    api: Api, db: Db, alice: Account, bob: Account, transport: str
-) -> None:
-    public_and_private(api, alice)
-    mine = api.create(bob.key)
-
-    with unchanged(db, alice):
-        assert [item["id"] for item in api.call("latest", bob.key, transport)["list"]] == [mine]
-
-
-@pytest.mark.parametrize(("who", "result"), support.UNUSABLE_KEYS)
-def test_latest_refused_without_a_usable_key(
-    api: Api, db: Db, alice: Account, transport: str, who: str, result: str
-) -> None:
-    api.create(alice.key, public=True)
-    assert api.call("latest", persona_key(db, who, alice), transport) == {"result": result}

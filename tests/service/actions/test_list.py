@@ -1,9 +1,6 @@
 from __future__ import annotations
 
-import pytest
-
-from tests import support
-from tests.support import Account, Api, Db, persona_key, public_and_private, unchanged
+from tests.support import Account, Api
 
 
 def test_list_ids_in_creation_order_exact_json(api: Api, alice: Account, transport: str) -> None:
@@ -33,27 +30,3 @@ def test_list_leaves_out_a_deleted_variable(api: Api, alice: Account) -> None:
     assert api.call("delete", alice.key, id=b) == {"result": "success"}
 
     assert api.listed(alice.key) == [a, c]
-
-
-def test_list_changes_nothing(api: Api, db: Db, alice: Account) -> None:
-    api.create(alice.key)
-    with unchanged(db, alice):
-        api.call("list", alice.key)
-
-
-def test_list_never_shows_another_tenants_variables(
-    api: Api, db: Db, alice: Account, bob: Account, transport: str
-) -> None:
-    public_and_private(api, alice)
-    mine = api.create(bob.key)
-
-    with unchanged(db, alice):
-        assert api.call("list", bob.key, transport) == {"result": "success", "list": [mine]}
-
-
-@pytest.mark.parametrize(("who", "result"), support.UNUSABLE_KEYS)
-def test_list_refused_without_a_usable_key(
-    api: Api, db: Db, alice: Account, transport: str, who: str, result: str
-) -> None:
-    api.create(alice.key, public=True)
-    assert api.call("list", persona_key(db, who, alice), transport) == {"result": result}

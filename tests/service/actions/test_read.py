@@ -5,7 +5,7 @@ import time
 import pytest
 
 from tests import support
-from tests.support import Account, Api, Db, Sample, lift_cooldown, make_account, persona_key, unchanged
+from tests.support import Account, Api, Db, Sample, lift_cooldown, make_account, persona_key
 
 
 @pytest.mark.parametrize("sample", support.SAMPLES, ids=str)
@@ -63,38 +63,6 @@ def test_read_latest_value_never_expires(api: Api, db: Db, alice: Account) -> No
 
     assert data["value"] == 7.5
     assert data["time"] == written_at - 10 * 86400
-
-
-def test_read_public_variable_without_key_succeeds(api: Api, alice: Account, transport: str) -> None:
-    var = api.create(alice.key, public=True)
-    api.call("write", alice.key, id=var, value=25.3)
-
-    data = api.call("read", None, transport, id=var)
-
-    assert data["result"] == "success" and data["value"] == 25.3
-    assert data == {**api.call("read", alice.key, id=var), "current": data["current"]}
-
-
-def test_read_private_variable_without_key_invalid_id(api: Api, db: Db, alice: Account, transport: str) -> None:
-    var = api.create(alice.key)
-    with unchanged(db, alice):
-        assert api.call("read", None, transport, id=var) == {"result": "error_invalid_id"}
-
-
-@pytest.mark.parametrize("public", [False, True])
-def test_read_other_tenant_invalid_id_and_changes_nothing(
-    api: Api, db: Db, alice: Account, bob: Account, transport: str, public: bool
-) -> None:
-    var = api.create(alice.key, public=public)
-    api.call("write", alice.key, id=var, value=1.5)
-
-    with unchanged(db, alice):
-        assert api.call("read", bob.key, transport, id=var) == {"result": "error_invalid_id"}
-
-
-def test_read_unknown_key_invalid_key_even_for_public_variable(api: Api, alice: Account, transport: str) -> None:
-    var = api.create(alice.key, public=True)
-    assert api.call("read", support.WRONG_KEY, transport, id=var) == {"result": "error_invalid_key"}
 
 
 def test_read_unknown_id_invalid_id(api: Api, alice: Account, transport: str) -> None:

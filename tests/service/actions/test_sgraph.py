@@ -23,12 +23,9 @@ def test_sgraph_the_specs_example_error(api: Api, alice: Account) -> None:
 @pytest.mark.parametrize(
     ("who", "type_", "options", "result"),
     [
-        ("wrong", "float", {}, "error_invalid_key"),
-        ("banned", "float", {}, "error_banned"),
         ("alice", "float", {"width": 5000}, "error_invalid_parameters"),
         ("alice", "float", {"format": "svg"}, "error_invalid_format"),
         ("alice", "string", {"format": "svg"}, "error_is_string"),
-        ("anonymous", "float", {}, "error_invalid_id"),
     ],
 )
 def test_sgraph_errors_are_bare_text(
@@ -36,14 +33,3 @@ def test_sgraph_errors_are_bare_text(
 ) -> None:
     var = api.create(alice.key, type=type_)
     assert api.simple("sgraph", persona_key(db, who, alice), id=var, **options) == result
-
-
-def test_sgraph_public_variable_without_key(api: Api, db: Db, alice: Account) -> None:
-    var = with_history(api, db, alice, public=True)
-    response = api.request(action="sgraph", id=var)
-    assert response.content.startswith(MAGIC["image/png"])
-
-
-def test_sgraph_other_tenant_invalid_id(api: Api, db: Db, alice: Account, bob: Account) -> None:
-    var = with_history(api, db, alice, public=True)
-    assert api.simple("sgraph", bob.key, id=var) == "error_invalid_id"

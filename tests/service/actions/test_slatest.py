@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests import support
-from tests.support import Account, Api, Db, Sample, persona_key, public_and_private, unchanged
+from tests.support import Account, Api, Sample
 
 
 def test_slatest_spec_example_exact_text(api: Api, alice: Account, transport: str) -> None:
@@ -36,18 +36,3 @@ def test_slatest_never_written_zero_values(api: Api, alice: Account) -> None:
 
 def test_slatest_no_variables_count_zero(api: Api, alice: Account, transport: str) -> None:
     assert api.simple("slatest", alice.key, transport) == "success|0|"
-
-
-def test_slatest_never_shows_another_tenants_variables(
-    api: Api, db: Db, alice: Account, bob: Account, transport: str
-) -> None:
-    public_and_private(api, alice)
-
-    with unchanged(db, alice):
-        assert api.simple("slatest", bob.key, transport) == "success|0|"
-
-
-@pytest.mark.parametrize(("who", "answer"), support.UNUSABLE_KEYS)
-def test_slatest_refused_bare_text(api: Api, db: Db, alice: Account, transport: str, who: str, answer: str) -> None:
-    api.create(alice.key, public=True)
-    assert api.simple("slatest", persona_key(db, who, alice), transport) == answer

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests import support
-from tests.support import Account, Api, Db, Sample, lift_cooldown, persona_key, unchanged
+from tests.support import Account, Api, Db, Sample, lift_cooldown, persona_key
 
 
 @pytest.mark.parametrize("sample", support.SAMPLES, ids=str)
@@ -28,30 +28,6 @@ def test_sread_agrees_with_read_after_writes(api: Api, db: Db, alice: Account) -
 
     assert api.call("read", alice.key, id=var)["value"] is False
     assert api.simple("sread", alice.key, id=var) == "success|false"
-
-
-def test_sread_public_variable_without_key_succeeds(api: Api, alice: Account, transport: str) -> None:
-    var = api.create(alice.key, public=True)
-    api.call("write", alice.key, id=var, value=25.3)
-
-    assert api.simple("sread", None, transport, id=var) == "success|25.3"
-
-
-def test_sread_private_variable_without_key_invalid_id(api: Api, db: Db, alice: Account, transport: str) -> None:
-    var = api.create(alice.key)
-    with unchanged(db, alice):
-        assert api.simple("sread", None, transport, id=var) == "error_invalid_id"
-
-
-@pytest.mark.parametrize("public", [False, True])
-def test_sread_other_tenant_invalid_id_and_changes_nothing(
-    api: Api, db: Db, alice: Account, bob: Account, transport: str, public: bool
-) -> None:
-    var = api.create(alice.key, public=public)
-    api.call("write", alice.key, id=var, value=1.5)
-
-    with unchanged(db, alice):
-        assert api.simple("sread", bob.key, transport, id=var) == "error_invalid_id"
 
 
 def test_sread_unknown_id_invalid_id(api: Api, alice: Account, transport: str) -> None:

@@ -96,23 +96,6 @@ def test_write_rejected_write_does_not_consume_cooldown(api: Api, alice: Account
     assert api.call("write", alice.key, id=var, value=3)["result"] == "success"
 
 
-def test_write_other_tenant_invalid_id_and_changes_nothing(
-    api: Api, db: Db, alice: Account, bob: Account, transport: str
-) -> None:
-    var = api.create(alice.key, public=True)
-    with unchanged(db, alice):
-        assert api.call("write", bob.key, transport, id=var, value=1.0) == {"result": "error_invalid_id"}
-
-
-@pytest.mark.parametrize("key", support.NO_ACCOUNT_KEYS)
-def test_write_anonymous_or_unknown_key_invalid_key(
-    api: Api, db: Db, alice: Account, transport: str, key: str | None
-) -> None:
-    var = api.create(alice.key, public=True)
-    with unchanged(db, alice):
-        assert api.call("write", key, transport, id=var, value=1.0) == {"result": "error_invalid_key"}
-
-
 def test_write_unknown_id_invalid_id(api: Api, alice: Account) -> None:
     assert api.call("write", alice.key, id=support.UNKNOWN_ID, value=1) == {"result": "error_invalid_id"}
 
