@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.ws_gateway.support import Gateway, running_gateway
+from tests.ws_gateway.support import Gateway, gateway_process
 
 
 @pytest.fixture(scope="session")
 def gateway(db_url: str) -> Iterator[Gateway]:
-    with running_gateway(db_url) as process:
+    with gateway_process(db_url) as process:
         yield process

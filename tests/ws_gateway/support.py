@@ -1,106 +1,107 @@
-"""Running the real gateway process, and talking to it as a client does."""
+"""The real gateway process (started by tests/harness.py), and talking to it as a client does.
+
+Every wait here is scaled (tests/harness.py `scaled`): helpers take seconds as they would be on an
+idle machine and stretch them by VARISTORE_TEST_TIMEOUT_FACTOR.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.support import stop_process
+from tests.harness import Running, running_gateway, scaled
 
-ROOT = Path(__file__).resolve().parents[2]
+Message = str | bytes
 
 
-# The entry point the command line wraps (`varistore gateway`), called directly so that these
-# tests depend on ws_gateway alone. Port 0: the gateway prints the port it was given.
+@dataclass(frozen=True)
 class Gateway:
-    """A gateway process started for the tests."""
+    """A `varistore gateway` process started for the tests, listening on `url`."""
 
-    def __init__(self, db_url: str, **settings: object) -> None:
-        env = {**os.environ, "DATABASE_URL": db_url, "VARISTORE_LOG_LEVEL": "warning"}
-        env.update({f"VARISTORE_{name.upper()}": str(value) for name, value in settings.items()})
-        # `varistore gateway` on port 0: it prints the port it bound.
-        command = [sys.executable, "-m", "service", "gateway", "--host", "127.0.0.1", "--port", "0"]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, cwd=ROOT)
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline().decode()
-        if not line.startswith("Varistore gateway on ws://"):
-            self.process.kill()
-            raise RuntimeError(f"the gateway did not start: {line!r}")
-        self.url = line.split(" on ", 1)[1].strip()
-        self.base = self.url.replace("ws://", "http://").removesuffix("/ws")
-        self.wait_healthy()
+    process: Running
+    url: str  # ws://127.0.0.1:PORT/ws
+
+    @property
+    def base(self) -> str:
+        """The same host and port over HTTP, for /healthz and the other paths."""
+        return self.url.replace("ws://", "http://").removesuffix("/ws")
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, port = self.base.removeprefix("http://").rsplit(":", 1)
+        return host, int(port)
+
+    def get(self, path: str) -> httpx.Response:
+        """GET `path` over plain HTTP (blocking: from async code, in a thread)."""
+        return httpx.get(f"{self.base}{path}", timeout=scaled(5))
 
     def health(self) -> int:
-        return httpx.get(f"{self.base}/healthz", timeout=2).status_code
+        """The status /healthz answers: 200 while the gateway LISTENs, 503 while it cannot."""
+        return self.get("/healthz").status_code
 
-    def wait_healthy(self, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while self.health() != 200:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the gateway never got its LISTEN connection")
-            time.sleep(0.05)
+    async def wait_health(self, status: int, within: float, what: str) -> None:
+        """Poll /healthz (off the event loop) until it answers `status`."""
+        deadline = asyncio.get_running_loop().time() + scaled(within)
+        while await asyncio.to_thread(self.health) != status:
+            assert asyncio.get_running_loop().time() < deadline, f"not within {scaled(within):.1f} s: {what}"
+            await asyncio.sleep(0.05)
 
     def stop(self) -> int:
-        """SIGTERM, then the exit status (killed if it hangs)."""
-        try:
-            return stop_process(self.process)
-        finally:
-            assert self.process.stdout is not None
-            self.process.stdout.close()
+        """SIGTERM, then the exit status (killed if it hangs); stopping twice is harmless."""
+        return self.process.stop()
 
 
 @contextlib.contextmanager
-def running_gateway(db_url: str, **settings: object) -> Iterator[Gateway]:
-    gateway = Gateway(db_url, **settings)
-    try:
-        yield gateway
-    finally:
-        gateway.stop()
+def gateway_process(db_url: str, **settings: Any) -> Iterator[Gateway]:
+    """A gateway on `db_url` with these settings (seconds given already scaled), stopped afterwards."""
+    with running_gateway(db_url, **settings) as (process, url):
+        yield Gateway(process, url)
 
 
 @contextlib.asynccontextmanager
 async def client(url: str, key: str | None = None) -> AsyncIterator[ClientConnection]:
     """A socket to the gateway, authenticated with `key` when given (asserting `ok`)."""
-    async with connect(url, ping_interval=None, open_timeout=5, close_timeout=1) as ws:
+    async with connect(url, ping_interval=None, open_timeout=scaled(5), close_timeout=scaled(1)) as ws:
         if key is not None:
             await ws.send(f"key {key}")
-            assert await asyncio.wait_for(ws.recv(), 5) == "ok"
+            answer = await next_message(ws, 5)
+            assert answer == "ok", f"`key` answered {answer!r} (close: {ws.protocol.close_rcvd})"
         yield ws
 
 
-async def next_message(ws: ClientConnection, within: float = 1.0) -> str | bytes | None:
-    """The next message, or None when nothing arrives in time."""
+async def next_message(ws: ClientConnection, within: float = 1.0) -> Message | None:
+    """The next message, or None when nothing arrives within `within` (scaled) seconds."""
     try:
-        return await asyncio.wait_for(ws.recv(), within)
+        return await asyncio.wait_for(ws.recv(), scaled(within))
     except TimeoutError:
         return None
 
 
-async def messages_for(ws: ClientConnection, seconds: float) -> list[str | bytes]:
-    """Everything the socket receives during `seconds`."""
-    seen: list[str | bytes] = []
-    deadline = asyncio.get_running_loop().time() + seconds
-    while (left := deadline - asyncio.get_running_loop().time()) > 0:
-        message = await next_message(ws, left)
-        if message is not None:
-            seen.append(message)
+async def messages_for(ws: ClientConnection, seconds: float) -> list[Message]:
+    """Everything the socket receives during `seconds` (scaled)."""
+    loop = asyncio.get_running_loop()
+    seen: list[Message] = []
+    deadline = loop.time() + scaled(seconds)
+    while (left := deadline - loop.time()) > 0:
+        try:
+            seen.append(await asyncio.wait_for(ws.recv(), left))
+        except TimeoutError:
+            break
     return seen
 
 
-async def closed_with(ws: ClientConnection, within: float = 2.0) -> tuple[int | None, str | None, list[str | bytes]]:
-    """Wait for the server to close the socket: (code, reason, messages received before)."""
-    before: list[str | bytes] = []
-    async with asyncio.timeout(within):
+async def closed_with(ws: ClientConnection, within: float = 2.0) -> tuple[int | None, str | None, list[Message]]:
+    """Wait up to `within` (scaled) seconds for the server to close the socket: (code, reason,
+    messages received before)."""
+    before: list[Message] = []
+    async with asyncio.timeout(scaled(within)):
         with contextlib.suppress(ConnectionClosed):
             while True:
                 before.append(await ws.recv())

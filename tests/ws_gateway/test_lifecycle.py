@@ -12,26 +12,26 @@ from typing import Any
 import pytest
 
 from migrations import upgrade
-from tests.conftest import start_service
-from tests.support import Account, Api, Db, make_account, stop_process
-from tests.ws_gateway.support import Gateway, client, closed_with, next_message, running_gateway
+from tests.harness import embedded_postgres, running_api, scaled
+from tests.support import Account, Api, Db, make_account
+from tests.ws_gateway.support import Gateway, client, closed_with, gateway_process, next_message
 
 
-def test_sigterm_closes_sockets_with_1001_and_exits_0(db_url: str, alice: Account) -> None:
-    gateway = Gateway(db_url)
+@pytest.fixture
+def own_gateway(db_url: str) -> Iterator[Gateway]:
+    """A gateway of the test's own, which it may stop."""
+    with gateway_process(db_url) as gateway:
+        yield gateway
 
-    async def scenario() -> None:
-        async with client(gateway.url, alice.key) as authenticated, client(gateway.url) as anonymous:
-            stopping = asyncio.create_task(asyncio.to_thread(gateway.stop))
-            for ws in (authenticated, anonymous):
-                code, _, before = await closed_with(ws, 5)
-                assert (code, before) == (1001, [])
-            assert await stopping == 0
 
-    try:
-        asyncio.run(scenario())
-    finally:
-        gateway.stop()
+@pytest.mark.anyio
+async def test_sigterm_closes_sockets_with_1001_and_exits_0(own_gateway: Gateway, alice: Account) -> None:
+    async with client(own_gateway.url, alice.key) as authenticated, client(own_gateway.url) as anonymous:
+        stopping = asyncio.create_task(asyncio.to_thread(own_gateway.stop))
+        for ws in (authenticated, anonymous):
+            code, _, before = await closed_with(ws, 5)
+            assert (code, before) == (1001, [])
+        assert await stopping == 0
 
 
 class Postgres:
@@ -55,16 +55,14 @@ class Postgres:
             ["-w", *self._options, "-l", str(self._server.log), "start"],
             pgdata=self._server.pgdata,
             user=self._server.system_user,
-            timeout=30,
+            timeout=scaled(30),
         )
 
 
 @pytest.fixture(scope="module")
 def own_postgres() -> Iterator[Postgres]:
-    import embedded_postgres
-
     with tempfile.TemporaryDirectory(prefix="varistore-ws-restart-") as tmp:
-        server = embedded_postgres.get_server(Path(tmp) / "pg", cleanup_mode="delete")
+        server = embedded_postgres().get_server(Path(tmp) / "pg", cleanup_mode="delete")
         postgres = Postgres(server)
         upgrade(postgres.url)
         try:
@@ -73,10 +71,30 @@ def own_postgres() -> Iterator[Postgres]:
             server.cleanup()
 
 
+@pytest.fixture
+def restart_account(own_postgres: Postgres) -> Account:
+    db = Db(own_postgres.url)
+    try:
+        return make_account(db)
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def restart_api(own_postgres: Postgres) -> Iterator[Api]:
+    """A service of its own on `own_postgres`, which it outlives the restart of."""
+    with running_api(own_postgres.url) as (_, base):
+        api = Api(base)
+        try:
+            yield api
+        finally:
+            api.http.close()
+
+
 def _write_until_success(api: Api, key: str, var: str, value: float, within: float = 15) -> None:
     # The service's pool and notifier reconnect on their own; the first requests after the
     # restart may still meet a dead connection (error_db).
-    deadline = time.monotonic() + within
+    deadline = time.monotonic() + scaled(within)
     while True:
         data = api.call("write", key, id=var, value=value)
         if data["result"] == "success":
@@ -86,37 +104,28 @@ def _write_until_success(api: Api, key: str, var: str, value: float, within: flo
         time.sleep(0.2)
 
 
-def test_postgres_restart_keeps_sockets_and_refreshes_them(own_postgres: Postgres) -> None:
-    db = Db(own_postgres.url)
-    account = make_account(db)
-    db.close()
-    service, base = start_service(own_postgres.url)
-    api = Api(base)
-    try:
-        var = api.create(account.key, expire=0)
-        with running_gateway(own_postgres.url) as gateway:
+@pytest.fixture
+def restart_gateway(own_postgres: Postgres) -> Iterator[Gateway]:
+    with gateway_process(own_postgres.url) as gateway:
+        yield gateway
 
-            async def scenario() -> None:
-                async with client(gateway.url, account.key) as ws:
-                    await asyncio.sleep(0.3)  # the create's own refresh, if it was late
-                    while await next_message(ws, 0.1) is not None:
-                        pass
-                    await asyncio.to_thread(own_postgres.stop)
-                    deadline = time.monotonic() + 5
-                    while await asyncio.to_thread(gateway.health) != 503:
-                        assert time.monotonic() < deadline, "/healthz still says ok without PostgreSQL"
-                        await asyncio.sleep(0.05)
-                    await asyncio.to_thread(own_postgres.start)
-                    # Reconnected and listening again: every socket is told it may have missed changes.
-                    assert await next_message(ws, 10) == "refresh"
-                    assert await asyncio.to_thread(gateway.health) == 200
-                    await ws.send("ping")
-                    assert await next_message(ws) == "pong"
-                    # And notifications flow again.
-                    await asyncio.to_thread(_write_until_success, api, account.key, var, 4.5)
-                    assert await next_message(ws, 1.0) == "refresh"
 
-            asyncio.run(scenario())
-    finally:
-        api.http.close()
-        stop_process(service)
+@pytest.mark.anyio
+async def test_postgres_restart_keeps_sockets_and_refreshes_them(
+    own_postgres: Postgres, restart_account: Account, restart_api: Api, restart_gateway: Gateway
+) -> None:
+    account, api, gateway = restart_account, restart_api, restart_gateway
+    async with client(gateway.url, account.key) as ws:
+        var = await asyncio.to_thread(api.create, account.key, expire=0)
+        assert await next_message(ws) == "refresh"
+        await asyncio.to_thread(own_postgres.stop)
+        await gateway.wait_health(503, 5, "/healthz saying unavailable without PostgreSQL")
+        await asyncio.to_thread(own_postgres.start)
+        # Reconnected and listening again: every socket is told it may have missed changes.
+        assert await next_message(ws, 10) == "refresh"
+        assert await asyncio.to_thread(gateway.health) == 200
+        await ws.send("ping")
+        assert await next_message(ws) == "pong"
+        # And notifications flow again.
+        await asyncio.to_thread(_write_until_success, api, account.key, var, 4.5)
+        assert await next_message(ws, 1.0) == "refresh"
