@@ -92,7 +92,8 @@ async def _demo_key(conn: asyncpg.Connection, max_variables: int) -> str:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     host, port = args.host or settings.host, settings.port if args.port is None else args.port
     gateway_port = settings.gateway_port if args.gateway_port is None else args.gateway_port
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    # Warnings and errors: the supervisor's restarts, not the database's and migrations' chatter.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     url = migrated_url(settings)
     if args.demo:
         key = _run_on(url, lambda conn: _demo_key(conn, settings.plan.max_variables))
