@@ -10,9 +10,11 @@ everything stops, since a restart would fail again.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import signal
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,6 +30,15 @@ MAX_BACKOFF = 30.0
 STOP_TIMEOUT = 15.0
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before it runs: SIGTERM it when the supervisor dies, even by SIGKILL (Linux)."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 @dataclass
 class Child:
     name: str
@@ -40,7 +51,12 @@ class Child:
     restart_at: float | None = field(default=None)
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.argv, env=self.env, start_new_session=True)
+        self.process = subprocess.Popen(
+            self.argv,
+            env=self.env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
         self.started_at = time.monotonic()
         self.runs += 1
         self.restart_at = None

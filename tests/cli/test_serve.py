@@ -63,9 +63,7 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
         running.wait_healthy()
         yield running
     finally:
-        if running.process.process.poll() is None:
-            running.process.process.kill()
-        running.process.stop()
+        running.process.stop(timeout=40)
 
 
 def test_serve_embedded_database_cli_shares_it_and_sigterm_stops_everything(serve: Serve) -> None:
@@ -113,6 +111,22 @@ def port_taken() -> Iterator[int]:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         yield int(sock.getsockname()[1])
+
+
+def test_serve_killed_its_children_follow(serve: Serve) -> None:
+    children = [_child(serve.process, verb) for verb in ("api", "gateway")]
+    assert all(children)
+
+    serve.process.process.kill()
+
+    def gone(child: psutil.Process) -> bool:
+        try:
+            return child.status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    eventually(lambda: all(gone(child) for child in children if child), 15, "serve's children stopping")
+    assert not healthy(serve.base) and not healthy(serve.gateway_base)
 
 
 def test_serve_stops_when_a_child_cannot_start(tmp_path: Path) -> None:
