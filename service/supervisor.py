@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import FrameType
 
 log = logging.getLogger("varistore.supervisor")
@@ -28,9 +28,7 @@ STABLE_SECONDS = 30.0  # a child that ran this long has its restart delay reset
 MIN_BACKOFF = 0.5
 MAX_BACKOFF = 30.0
 STOP_TIMEOUT = 15.0
-
-
-PR_SET_PDEATHSIG = 1
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 def _die_with_parent() -> None:
@@ -48,7 +46,7 @@ class Child:
     started_at: float = 0.0
     runs: int = 0
     backoff: float = MIN_BACKOFF
-    restart_at: float | None = field(default=None)
+    restart_at: float | None = None
 
     def start(self) -> None:
         self.process = subprocess.Popen(

@@ -36,7 +36,6 @@ import os
 import re
 import secrets
 import shlex
-import string
 import struct
 import subprocess
 import time
@@ -50,6 +49,7 @@ import asyncpg
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from service.core.ids import key_hash, new_key
 from tests.harness import ROOT, postgres_server, running_api, running_gateway, throwaway_database, varistore
 
 Json = dict[str, Any]
@@ -201,12 +201,12 @@ class Recorder:
         self.records.append({"label": "personas", "personas": personas})
         for persona, (confirmed, banned, transfers, max_variables) in PERSONAS.items():
             personas[persona] = {"confirmed": confirmed, "banned": banned, "transfers": transfers, "max": max_variables}
-            key = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(16))
+            key = new_key()
             email = f"{persona.replace('.', '-')}-{run}@record.invalid"
             await self.conn.execute(
                 "INSERT INTO accounts (email, key_hash, confirmed, banned, locked, transfers_enabled, max_variables)"
                 " VALUES ($1, $2, $3, $4, false, $5, $6)",
-                *(email, hashlib.sha256(key.encode()).digest(), confirmed, banned, transfers, max_variables),
+                *(email, key_hash(key), confirmed, banned, transfers, max_variables),
             )
             self.refs |= {f"@{persona}": key, f"@email.{persona}": email, f"@EMAIL.{persona}": email.upper()}
             self.norm.name("key", key, persona)
