@@ -54,6 +54,17 @@ class Settings(BaseSettings):
     # Graphs: renders running at once per process, and the bytes of recent pictures kept.
     render_workers: int = Field(2, ge=1)
     render_cache_bytes: int = Field(32 * 1024 * 1024, ge=0)
+    # Defences of a public endpoint (DESIGN.md §8, SECURITY.md).
+    head_timeout: float = Field(10.0, gt=0)  # to send a whole request head, else the connection closes
+    body_timeout: float = Field(10.0, gt=0)  # to send the body once its head is in
+    max_head_bytes: int = Field(16384, ge=1024)  # request line and headers; past it 431
+    max_connections: int = Field(4096, ge=1)  # open connections per API process; past it new ones close
+    db_deadline: float = Field(5.0, gt=0)  # a request's database work; past it error_db (503)
+    # Flood limits in slowapi's (the `limits` library's) notation, e.g. "25/second;600/minute";
+    # empty turns one off. Counted per API process with the default memory storage.
+    limit_per_key: str = "25/second"
+    limit_per_ip: str = "100/second"
+    limit_storage: str = "memory://"
     log_level: str = "info"
     access_log: bool = False
     # Proxies whose X-Forwarded-For is believed: the banned-IP check needs the real client.
