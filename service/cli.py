@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
-import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -15,6 +14,7 @@ import asyncpg
 
 from service import embedded, server
 from service.core.ids import key_hash, new_key
+from service.core.logs import configure_logging
 from service.core.settings import Settings, load_settings
 from service.core.values import parse_flag
 from service.db import accounts as db_accounts
@@ -92,8 +92,6 @@ async def _demo_key(conn: asyncpg.Connection, max_variables: int) -> str:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     host, port = args.host or settings.host, settings.port if args.port is None else args.port
     gateway_port = settings.gateway_port if args.gateway_port is None else args.gateway_port
-    # Warnings and errors: the supervisor's restarts, not the database's and migrations' chatter.
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     url = migrated_url(settings)
     if args.demo:
         key = _run_on(url, lambda conn: _demo_key(conn, settings.plan.max_variables))
@@ -121,6 +119,7 @@ def cmd_gateway(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_api(settings: Settings, args: argparse.Namespace) -> None:
+    configure_logging(settings.log_level)  # uvicorn's lines too (server.run passes log_config=None)
     port = settings.port if args.port is None else args.port
     server.run(settings, database_url(settings), args.host or settings.host, port)
 
@@ -243,6 +242,9 @@ def main(argv: list[str] | None = None) -> None:
         settings = load_settings()
     except ValueError as exc:
         _fail(f"bad configuration: {exc}")
+    # Warnings and errors, with keys and passwords redacted: `serve` logs the supervisor's restarts,
+    # not the database's and migrations' chatter. The API and the gateway set their own level.
+    configure_logging("warning")
     try:
         args.func(settings, args)
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 
+from service.core.files import raise_file_limit
 from service.core.settings import Settings
 
 
@@ -19,15 +20,24 @@ def run(settings: Settings, database_url: str, host: str, port: int) -> None:
     import uvicorn
 
     from service.app import create_app
+    from service.connections import Bounds, bounded_protocol
 
+    raise_file_limit(settings.max_connections)
     print(f"Varistore API on {base_url(host, port)}", flush=True)
     config = uvicorn.Config(
         create_app(settings, database_url),
         host=host,
         port=port,
-        http="httptools",  # parses absolute-form targets (`GET http://host/?... HTTP/1.0`)
+        # httptools parses absolute-form targets (`GET http://host/?... HTTP/1.0`); the bounds are ours.
+        http=bounded_protocol(
+            Bounds(settings.head_timeout, settings.body_timeout, settings.max_head_bytes, settings.max_connections)
+        ),
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
+        # No handlers of uvicorn's own: its error and access lines reach the root logger, which
+        # `varistore api` set up to redact keys (service/core/logs.py). Without access_log, uvicorn
+        # detaches its access logger, and no request formats a line.
+        log_config=None,
         access_log=settings.access_log,
         log_level=settings.log_level,
         server_header=False,

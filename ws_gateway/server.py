@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from service.core.changes import Change
+from service.core.logs import configure_logging
 from service.core.results import VariPassError
 from service.core.settings import Settings
 from service.supervisor import STARTUP_FAILURE
@@ -216,9 +217,8 @@ async def _collect_old_garbage() -> None:
 
 def run(settings: Settings, database_url: str, host: str, port: int) -> None:
     """Run the gateway in the foreground until SIGTERM or SIGINT (then exit normally)."""
-    level = settings.log_level.upper()
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    if level != "DEBUG":
+    configure_logging(settings.log_level)  # frames (`key <key>`) are logged at debug level: redacted
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         # websockets logs every handshake and close at INFO: thousands of lines for a busy gateway.
         logging.getLogger("websockets").setLevel(logging.WARNING)
     try:
