@@ -3,10 +3,15 @@
 Query strings and forms carry text while JSON carries typed values, so each field type
 below first turns what it accepts into its Python type and then validates strictly:
 pydantic's lax mode would also take "yes", "on" or "t" for a boolean.
+
+Every string parameter refuses NUL and lone UTF-16 surrogates (issue 8): PostgreSQL can store
+neither, and the transport turns bytes that are not UTF-8 into such surrogates. They would
+otherwise reach the database and fail there, as an outage (error_db) instead of a bad request.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
@@ -15,20 +20,32 @@ from service.core.values import parse_flag, parse_float, parse_int
 
 MAX_EXPIRE = 31_536_000
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(raw: object) -> object:
+    if isinstance(raw, str) and _UNSTORABLE.search(raw):
+        raise ValueError("NUL or a lone surrogate")
+    return raw
+
+
+# Placed last, so that it runs before the constraints (and before pydantic sees the string).
+Storable = BeforeValidator(_storable)
+
 Flag = Annotated[bool, BeforeValidator(parse_flag)]
 Number = Annotated[float, BeforeValidator(parse_float)]
 Expire = Annotated[int, BeforeValidator(parse_int), Field(ge=0, le=MAX_EXPIRE)]
-VarId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-Description = Annotated[str, StringConstraints(max_length=1024)]
-Unit = Annotated[str, StringConstraints(max_length=32)]
-TypeName = Annotated[str, StringConstraints(min_length=1, max_length=16, to_lower=True)]
-Email = Annotated[str, StringConstraints(min_length=3, max_length=254, strip_whitespace=True)]
+VarId = Annotated[str, StringConstraints(min_length=1, max_length=64), Storable]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=128), Storable]
+Description = Annotated[str, StringConstraints(max_length=1024), Storable]
+Unit = Annotated[str, StringConstraints(max_length=32), Storable]
+TypeName = Annotated[str, StringConstraints(min_length=1, max_length=16, to_lower=True), Storable]
+Email = Annotated[str, StringConstraints(min_length=3, max_length=254, strip_whitespace=True), Storable]
 
 
 def _scalar(raw: object) -> object:
     # The value's fit to the variable's type is judged once the variable is known (values.Candidates).
-    return raw if isinstance(raw, str | int | float | bool) else None
+    return _storable(raw) if isinstance(raw, str | int | float | bool) else None
 
 
 Scalar = Annotated[str | int | float | bool, BeforeValidator(_scalar)]
@@ -83,7 +100,7 @@ class TransferParams(IdParams):
 
 
 Size = Annotated[int, BeforeValidator(parse_int)]
-Option = Annotated[str, StringConstraints(max_length=16)]
+Option = Annotated[str, StringConstraints(max_length=16), Storable]
 
 
 class GraphParams(IdParams):

@@ -3,6 +3,10 @@
 DESIGN.md §3 "Transport": GET query, JSON body or form body; a POST with no or an unknown
 content type is tried as JSON, then as form. Devices in the field send sloppy bodies (raw
 spaces, empty `&&` segments, unknown parameters), which the stdlib's parse_qsl takes as is.
+
+Bytes that are not UTF-8 are kept as lone surrogates (errors="surrogateescape") rather than
+replaced by U+FFFD, so that service/actions/params.py refuses them (issue 8): `caf%E9` was
+stored as `caf` and a replacement character.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from service.core.access import IPAddress
 from service.core.results import Result, VariPassError
@@ -29,13 +33,27 @@ class RawRequest:
     if_none_match: str | None = None
 
 
-def _form(body: bytes) -> dict[str, Any]:
-    return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+# Connection: close makes uvicorn close the connection after the answer, instead of reading
+# (and throwing away) the rest of a body the request will never use.
+_CLOSE = {"Connection": "close"}
+
+
+def _form(data: bytes) -> dict[str, Any]:
+    # Both steps keep bad bytes as lone surrogates: raw ones in the decoding, percent-encoded ones in parse_qsl.
+    text = data.decode("utf-8", "surrogateescape")
+    return dict(parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="surrogateescape"))
 
 
 def _json(body: bytes) -> dict[str, Any] | None:
     try:
         data = json.loads(body)
+    except UnicodeDecodeError:
+        # Invalid UTF-8 inside a JSON text: read on, its bad bytes as lone surrogates that the
+        # parameters refuse as they do in a form (json.loads would give up on the whole body).
+        try:
+            data = json.loads(body.decode("utf-8", "surrogateescape"))
+        except (ValueError, RecursionError):
+            return None
     except (ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
@@ -51,18 +69,28 @@ def body_fields(body: bytes, content_type: str) -> dict[str, Any]:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 past `limit` bytes without reading the rest."""
-    too_large = VariPassError(Result.ERROR_INVALID_PARAMETERS, status=413)
+    """The body, refused with 413 past `limit` bytes without reading the rest.
+
+    Raises:
+        VariPassError: error_invalid_parameters, with HTTP 413 and Connection: close for a body
+            over `limit`, or when the client went away before sending all of it (nobody reads
+            that answer: it only names the request's end for the endpoint's hook).
+    """
+    too_large = VariPassError(Result.ERROR_INVALID_PARAMETERS, status=413, headers=_CLOSE)
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:  # isdigit() alone takes "²"
         raise too_large
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # A client that hung up, or one closed by the body deadline: an ordinary end, no traceback.
+        raise VariPassError(Result.ERROR_INVALID_PARAMETERS, status=400, headers=_CLOSE) from None
     return b"".join(chunks)
 
 
@@ -84,7 +112,7 @@ def _ip_address(host: str) -> IPAddress | None:
 
 
 def query_fields(request: Request) -> dict[str, Any]:
-    return dict(parse_qsl(request.scope["query_string"].decode("utf-8", "replace"), keep_blank_values=True))
+    return _form(request.scope["query_string"])
 
 
 async def parse(request: Request, fields: dict[str, Any], max_body: int) -> RawRequest:
