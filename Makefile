@@ -33,13 +33,14 @@ format: $(INSTALLED)
 	$(BIN)/ruff format .
 
 ## The benchmarks: the write path (the service under wrk against pgbench on the same SQL), graphs,
-## and the WebSocket gateway with 10,000 sockets.
+## the WebSocket gateway with 10,000 sockets, and another key's latency under a one-key flood.
 bench: $(INSTALLED)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; } \
 		|| { echo "install wrk (Debian: apt-get install wrk)"; exit 1; }
 	$(BIN)/python -m tests.bench.write_path
 	$(BIN)/python -m tests.bench.render
 	$(BIN)/python -m tests.bench.gateway
+	$(BIN)/python -m tests.bench.flood
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

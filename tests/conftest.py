@@ -67,7 +67,7 @@ def api(service_url: str) -> Iterator[Api]:
 @pytest.fixture
 async def app_client(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """The app in this test's event loop, its lifespan run, behind an httpx client."""
-    app = create_app(Settings(pool_min_size=1, pool_max_size=4), db_url)
+    app = create_app(Settings(pool_min_size=1, pool_max_size=4, limit_per_key="", limit_per_ip=""), db_url)
     async with (
         LifespanManager(app) as manager,
         httpx.AsyncClient(transport=httpx.ASGITransport(manager.app), base_url="http://varistore.test") as client,

@@ -234,8 +234,9 @@ def varistore(*args: str) -> list[str]:
 
 
 def settings_env(**settings: object) -> dict[str, str]:
-    """Environment variables setting Varistore settings by name (quiet logs unless told)."""
-    env = {"VARISTORE_LOG_LEVEL": "warning"}
+    """Environment variables setting Varistore settings by name (quiet logs and no flood limits unless told:
+    tests fire bursts from one address, and tests/service/test_floods.py turns the limits on)."""
+    env = {"VARISTORE_LOG_LEVEL": "warning", "VARISTORE_LIMIT_PER_KEY": "", "VARISTORE_LIMIT_PER_IP": ""}
     env.update({f"VARISTORE_{name.upper()}": str(value) for name, value in settings.items()})
     return env
 

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     limit_per_key: str = "25/second"
     limit_per_ip: str = "100/second"
     limit_storage: str = "memory://"
+    # A refusal is answered after about this many seconds (jittered), so that a client in a loop
+    # costs one answer a second per connection rather than all the CPU (service/varipass/floods.py).
+    limit_hold: float = Field(1.0, ge=0)
     log_level: str = "info"
     access_log: bool = False
     # Proxies whose X-Forwarded-For is believed: the banned-IP check needs the real client.
