@@ -22,8 +22,13 @@ from service.db.notify import Notifier
 from service.db.pool import Database, create_database
 from service.rendering import Renderer
 from service.varipass.endpoint import DATABASE_ERRORS, Endpoint
+from service.varipass.floods import FloodLimits
 
 log = logging.getLogger(__name__)
+
+HEALTH_DEADLINE = 2.0  # seconds for /healthz's whole answer, a free connection included
+# Pruning is background work, batch after batch in one transaction: it gets longer than a request.
+PRUNE_DEADLINE = 300.0
 
 
 async def _prune_forever(database: Database, interval: float) -> None:
@@ -31,7 +36,7 @@ async def _prune_forever(database: Database, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            async with database.connection() as conn, conn.transaction():
+            async with database.connection(PRUNE_DEADLINE) as conn, conn.transaction():
                 if await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext('varistore_prune'))"):
                     while await db_history.prune_expired(conn) > 0:
                         pass
@@ -40,14 +45,22 @@ async def _prune_forever(database: Database, interval: float) -> None:
 
 
 def create_app(settings: Settings, database_url: str) -> ASGIApp:
+    floods = FloodLimits.from_settings(settings)  # here, so that a malformed limit fails at startup
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        database = await create_database(database_url, min_size=settings.pool_min_size, max_size=settings.pool_max_size)
+        database = await create_database(
+            database_url,
+            min_size=settings.pool_min_size,
+            max_size=settings.pool_max_size,
+            deadline=settings.db_deadline,
+        )
         renderer = Renderer(settings.render_workers, settings.render_cache_bytes)
         notifier = Notifier(database_url)
         notifier.start()
         pruner = asyncio.create_task(_prune_forever(database, settings.prune_interval))
-        app.state.endpoint = Endpoint(Services(database, settings.plan, renderer), notifier, settings.max_body_bytes)
+        services = Services(database, settings.plan, renderer)
+        app.state.endpoint = Endpoint(services, notifier, settings.max_body_bytes, floods)
         try:
             yield
         finally:
@@ -60,8 +73,8 @@ def create_app(settings: Settings, database_url: str) -> ASGIApp:
     async def healthz(request: Request) -> Response:
         endpoint: Endpoint = request.app.state.endpoint
         try:
-            async with endpoint.services.database.connection(timeout=2) as conn:
-                await conn.fetchval("SELECT 1", timeout=2)
+            async with endpoint.services.database.connection(HEALTH_DEADLINE) as conn:
+                await conn.fetchval("SELECT 1")
         except DATABASE_ERRORS:
             return JSONResponse({"status": "unavailable"}, 503)
         return JSONResponse({"status": "ok"})

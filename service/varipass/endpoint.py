@@ -20,20 +20,30 @@ from service.core.results import Result, VariPassError
 from service.db.notify import Notifier
 from service.varipass import encode, transport
 from service.varipass.dispatch import action_of, answer_of, dispatch
+from service.varipass.floods import FloodLimits
 
 log = logging.getLogger(__name__)
 
 # What a lost or overloaded database looks like from here: the request answers error_db (503).
 DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.TimeoutError)
+# Of PostgreSQL's errors, those of a server away or overloaded (SQLSTATE classes 08, 53, 57, 58),
+# not of a statement it refused.
+OUTAGES = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InsufficientResourcesError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.PostgresSystemError,
+)
 
 
 class Endpoint:
     """Answers protocol requests with the process's services, and announces what they changed."""
 
-    def __init__(self, services: Services, notifier: Notifier, max_body: int) -> None:
+    def __init__(self, services: Services, notifier: Notifier, max_body: int, floods: FloodLimits) -> None:
         self.services = services
         self.notifier = notifier
         self.max_body = max_body
+        self.floods = floods
 
     async def __call__(self, request: Request) -> Response:
         # The hook point of DESIGN.md §8: every request, its action and its result.
@@ -51,13 +61,18 @@ class Endpoint:
             raw = await transport.parse(request, fields, self.max_body)
             action, style = raw.action, answer_of(raw.action)
             spec = action_of(raw)
-            # Flood limits belong here: the action and the key are known, no database work is done.
+            # Flood limits: the action (how to answer) and the key are known, no database work is done.
+            await self.floods.check(raw.key, raw.client_ip)
             outcome = await dispatch(spec, raw, self.services)
             reply = spec.present(outcome.value)
         except VariPassError as exc:
             return action, exc.result, encode.failure(exc.result, exc.status, style, version, exc.headers), ()
-        except DATABASE_ERRORS:
-            log.exception("database failure")
+        except DATABASE_ERRORS as exc:
+            if isinstance(exc, asyncpg.PostgresError) and not isinstance(exc, OUTAGES):
+                log.exception("database failure")  # a statement PostgreSQL refused: a bug, worth its traceback
+            else:
+                # A database away, frozen or past the deadline: one line per request, not a traceback.
+                log.warning("database unavailable, answered error_db: %s: %s", type(exc).__name__, exc)
             return action, Result.ERROR_DB, encode.failure(Result.ERROR_DB, 503, style, version), ()
         except Exception:
             # A bug, not bad input: still a protocol answer, and the worker serves on.

@@ -43,6 +43,7 @@ import httpx
 import psutil
 
 from service.core.ids import key_hash
+from service.core.settings import Settings
 from service.db.accounts import ACCESS_BY_KEY_SQL
 from service.db.variables import SELECT_VARIABLE_SQL, WRITE_BY_KEY_SQL
 from tests.bench.cpu import CpuClock
@@ -166,7 +167,15 @@ def running_service(db_url: str, pool_size: int) -> Iterator[tuple[str, int]]:
     """`python -m service api` on `db_url`; yields its base URL and process id."""
     # min = max: every connection is open before the first measure. A session of its own: Ctrl-C
     # reaches only us, and we stop the service before its database.
-    settings = {"plan_min_cooldown": COOLDOWN, "pool_min_size": pool_size, "pool_max_size": pool_size}
+    # The flood limits as deployed, checked on every request: the per-key default, and a per-address
+    # limit wrk (one address) never reaches, so that both checks cost what they cost in the field.
+    settings = {
+        "plan_min_cooldown": COOLDOWN,
+        "pool_min_size": pool_size,
+        "pool_max_size": pool_size,
+        "limit_per_key": Settings.model_fields["limit_per_key"].default,
+        "limit_per_ip": "1000000/second",
+    }
     with running_api(db_url, new_session=True, **settings) as (process, base):  # type: ignore[arg-type]
         yield base, process.pid
 

