@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
-from collections.abc import Mapping
+
+from websockets.datastructures import Headers
 
 from service.core.access import Actor, IPAddress, check_access
 from service.core.ids import key_hash
@@ -12,6 +14,8 @@ from service.core.results import Result, VariPassError
 from service.core.settings import Settings
 from service.db.accounts import select_access
 from service.db.pool import Database, create_database
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def _address(text: str) -> IPAddress | None:
@@ -21,20 +25,40 @@ def _address(text: str) -> IPAddress | None:
         return None
 
 
-def client_ip(peer: str | None, headers: Mapping[str, str], trusted: str) -> IPAddress | None:
+@functools.lru_cache(maxsize=8)
+def _proxies(trusted: str) -> tuple[bool, frozenset[str], tuple[IPNetwork, ...]]:
+    """settings.forwarded_allow_ips as uvicorn reads it: "*", addresses and networks, and other
+    literals (a Unix socket's name); (any peer, the literals, the networks)."""
+    parts = [part.strip() for part in trusted.split(",") if part.strip()]
+    networks: list[IPNetwork] = []
+    literals: set[str] = set()
+    for part in parts:
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            literals.add(part)
+    return "*" in literals, frozenset(literals - {"*"}), tuple(networks)
+
+
+def _is_proxy(host: str, literals: frozenset[str], networks: tuple[IPNetwork, ...]) -> bool:
+    address = _address(host)
+    return host in literals or (address is not None and any(address in network for network in networks))
+
+
+def client_ip(peer: str | None, headers: Headers, trusted: str) -> IPAddress | None:
     """The client's address for the banned-IP check.
 
-    Behind a reverse proxy the peer is the proxy, so X-Forwarded-For is believed
-    when the peer is one of `trusted` (settings.forwarded_allow_ips, "*" for any): its rightmost
-    address that is not itself a trusted proxy, as uvicorn reads it for the API.
+    Behind a reverse proxy the peer is the proxy, so X-Forwarded-For (all of them, joined as one
+    list) is believed when the peer is one of `trusted` (settings.forwarded_allow_ips, "*" for any):
+    its rightmost address that is not itself a trusted proxy, as uvicorn reads it for the API.
     """
-    proxies = {part.strip() for part in trusted.split(",") if part.strip()}
-    forwarded = headers.get("X-Forwarded-For")
-    if peer is None or forwarded is None or ("*" not in proxies and peer not in proxies):
+    any_peer, literals, networks = _proxies(trusted)
+    forwarded = headers.get_all("X-Forwarded-For")
+    if peer is None or not forwarded or not (any_peer or _is_proxy(peer, literals, networks)):
         return _address(peer) if peer is not None else None
-    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    hops = [hop.strip() for hop in ",".join(forwarded).split(",") if hop.strip()]
     for hop in reversed(hops):
-        if hop not in proxies:
+        if not _is_proxy(hop, literals, networks):
             return _address(hop)
     return _address(hops[0]) if hops else _address(peer)
 
@@ -53,9 +77,14 @@ class Keys:
 
         Raises:
             VariPassError: error_invalid_key, error_banned or error_unconfirmed.
-            OSError, asyncpg.PostgresError: the database could not answer.
+            OSError, asyncpg.PostgresError, asyncpg.InterfaceError: the database could not answer,
+                TimeoutError (an OSError) past settings.db_deadline.
         """
-        db = await self._database()
+        db = self._db
+        if db is None:
+            # Bounded as a request is (settings.db_deadline): making the pool, then the check.
+            async with asyncio.timeout(self._settings.db_deadline):
+                db = await self._database()
         async with db.connection() as conn:
             access = check_access(await select_access(conn, Actor.by_key(key_hash(key), ip)), public=False)
         if access is None:  # only for public requests, which a socket never is
@@ -70,6 +99,7 @@ class Keys:
                     self._url,
                     min_size=self._settings.gateway_pool_min_size,
                     max_size=self._settings.gateway_pool_max_size,
+                    deadline=self._settings.db_deadline,
                 )
             return self._db
 

@@ -95,27 +95,19 @@ def test_hops_are_stripped_of_spaces() -> None:
     assert client_ip(PROXY, forwarded(f"  {CLIENT}  "), PROXY) == ip_address(CLIENT)
 
 
-# What the gateway reads differently from uvicorn, which reads the same setting for the API
-# (service/server.py passes forwarded_allow_ips to it). Known; reported, not fixed here.
+# Read as uvicorn reads the same setting for the API (service/server.py passes forwarded_allow_ips to it).
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=LookupError,
-    reason="two X-Forwarded-For headers make websockets' Headers.get raise MultipleValuesError",
-)
 def test_two_forwarded_headers_are_read_as_one_list() -> None:
     # uvicorn joins repeated headers with ", " (RFC 9110 §5.3), so the last hop is the proxy's.
     headers = Headers([("X-Forwarded-For", SPOOFED), ("X-Forwarded-For", CLIENT)])
     assert client_ip(PROXY, headers, PROXY) == ip_address(CLIENT)
 
 
-@pytest.mark.xfail(strict=True, reason="the gateway compares trusted proxies as strings: no networks")
 def test_trusted_network() -> None:
     # uvicorn accepts networks in --forwarded-allow-ips ("10.0.0.0/8").
     assert client_ip(PROXY, forwarded(CLIENT), "10.0.0.0/8") == ip_address(CLIENT)
 
 
-@pytest.mark.xfail(strict=True, reason="the gateway compares trusted proxies as strings: no IPv6 normalisation")
 def test_trusted_ipv6_written_another_way() -> None:
     assert client_ip("::1", forwarded(CLIENT), "0:0:0:0:0:0:0:1") == ip_address(CLIENT)
