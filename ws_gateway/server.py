@@ -132,9 +132,10 @@ class Gateway:
             return
         try:
             # Registered before `ok` is sent: a change committed after the client sees `ok` is
-            # never missed. Nothing runs between the two, so `refresh` never precedes `ok`.
+            # never missed. A refresh meanwhile waits for `ok` to be sent, and then follows it.
             if not await send_within(ws, protocol.OK, timeout):
                 return
+            client.greeted()
             loop = asyncio.get_running_loop()
             async with asyncio.timeout(self.settings.ws_idle_timeout) as idle:
                 while True:

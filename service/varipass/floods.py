@@ -107,6 +107,17 @@ class LocalCounters(Storage):
     def check(self) -> bool:
         return True
 
+    def refusal(self, checks: Checks) -> float | None:
+        """FixedWindowRateLimiter.hit over `checks`, without its key building (a third of a request's
+        check): when the first spent limit renews (Unix time), or None when all admit the request."""
+        for items, (kind, identity) in checks:
+            for item in items:
+                seconds = item.get_expiry()
+                key = f"{kind}/{identity}/{item.amount}/{seconds}"
+                if self.incr(key, seconds) > item.amount:
+                    return self.get_expiry(key)
+        return None
+
     def reset(self) -> int | None:
         count = len(self._counters)
         self._counters.clear()
@@ -150,12 +161,13 @@ class FloodLimits:
         self.per_key, self.per_ip = _limits(per_key), _limits(per_ip)
         self.hold = hold
         self._strategy: RateLimiter | None = None
+        self._local: LocalCounters | None = None
         if (self.per_key or self.per_ip) and urlsplit(storage_uri).scheme == "memory":
-            self._strategy = FixedWindowRateLimiter(LocalCounters())
+            self._local = LocalCounters()
+            self._strategy = FixedWindowRateLimiter(self._local)
         elif self.per_key or self.per_ip:
             self._strategy = Limiter(get_remote_address, strategy="fixed-window", storage_uri=storage_uri).limiter
-        in_memory = self._strategy is None or isinstance(self._strategy.storage, LocalCounters)
-        self._offload = not in_memory if offload is None else offload
+        self._offload = (self._strategy is not None and self._local is None) if offload is None else offload
         self._retry_at = 0.0  # monotonic time before which a failed storage is not asked
 
     @classmethod
@@ -188,6 +200,8 @@ class FloodLimits:
 
     def _refusal(self, checks: Checks) -> float | None:
         """When the first spent limit renews (Unix time), or None when every limit admits the request."""
+        if self._local is not None:
+            return self._local.refusal(checks)
         assert self._strategy is not None
         if self._retry_at and time.monotonic() < self._retry_at:
             return None

@@ -19,27 +19,11 @@ import pytest
 
 from service.core.results import VariPassError
 from service.core.settings import Settings
-from tests.harness import Running, running_api, scaled
+from tests.conftest import Server
+from tests.harness import scaled
 from tests.support import Account, Api, Db, unchanged
 from tests.ws_gateway.support import client as ws_client, closed_with, gateway_process
 from ws_gateway.keys import Keys
-
-
-@dataclass(frozen=True)
-class Server:
-    process: Running
-    api: Api
-
-    def output(self) -> str:
-        return self.process.output()
-
-
-@pytest.fixture(scope="module")
-def server(db_url: str) -> Iterator[Server]:
-    with running_api(db_url, limit_per_key="", limit_per_ip="") as (process, base):
-        client = Api(base)
-        yield Server(process, client)
-        client.http.close()
 
 
 @pytest.fixture

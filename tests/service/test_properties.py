@@ -33,7 +33,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from service.core.results import Result
 from service.varipass.dispatch import ACTIONS
 from service.varipass.presenter import Answer
-from tests.harness import Running, running_api
+from tests.conftest import Server
 from tests.support import WRONG_KEY, Account, Api, Db, snapshot
 
 RESULTS = frozenset(result.value for result in Result)
@@ -66,21 +66,6 @@ def hypothesis_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     set_hypothesis_home_dir(home)
     yield home
     set_hypothesis_home_dir(None)
-
-
-@dataclass(frozen=True)
-class Server:
-    process: Running
-    api: Api
-
-
-@pytest.fixture(scope="module")
-def server(db_url: str) -> Iterator[Server]:
-    # Flood limits off: every request of the run comes from one address (a 429 is still a known answer).
-    with running_api(db_url, limit_per_key="", limit_per_ip="") as (process, base):
-        client = Api(base)
-        yield Server(process, client)
-        client.http.close()
 
 
 @dataclass(frozen=True)

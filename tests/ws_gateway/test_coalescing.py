@@ -72,6 +72,7 @@ async def fill(server_ws: ServerConnection, client_ws: ClientConnection) -> asyn
 async def test_one_refresh_is_sent_at_once(interval: float) -> None:
     async with connection() as (server_ws, client_ws):
         client = Client(server_ws, 1, send_timeout=scaled(5))
+        client.greeted()  # `ok` sent
         started = time.monotonic()
         client.refresh()
         assert await next_message(client_ws) == "refresh"
@@ -83,6 +84,7 @@ async def test_one_refresh_is_sent_at_once(interval: float) -> None:
 async def test_a_burst_gives_one_refresh_now_and_one_after_the_interval(interval: float) -> None:
     async with connection() as (server_ws, client_ws):
         client = Client(server_ws, 1, send_timeout=scaled(5))
+        client.greeted()  # `ok` sent
         started = time.monotonic()
         for _ in range(20):
             client.refresh()
@@ -98,6 +100,7 @@ async def test_a_burst_gives_one_refresh_now_and_one_after_the_interval(interval
 async def test_a_refresh_inside_the_interval_waits_for_its_end(interval: float) -> None:
     async with connection() as (server_ws, client_ws):
         client = Client(server_ws, 1, send_timeout=scaled(5))
+        client.greeted()  # `ok` sent
         started = time.monotonic()
         client.refresh()
         assert await next_message(client_ws) == "refresh"
@@ -114,6 +117,7 @@ async def test_a_refresh_inside_the_interval_waits_for_its_end(interval: float) 
 async def test_a_refresh_after_the_interval_is_sent_at_once(interval: float) -> None:
     async with connection() as (server_ws, client_ws):
         client = Client(server_ws, 1, send_timeout=scaled(5))
+        client.greeted()  # `ok` sent
         client.refresh()
         assert await next_message(client_ws) == "refresh"
         await asyncio.sleep(interval)
@@ -127,6 +131,7 @@ async def test_a_refresh_after_the_interval_is_sent_at_once(interval: float) -> 
 async def test_discard_drops_the_pending_refresh(interval: float) -> None:
     async with connection() as (server_ws, client_ws):
         client = Client(server_ws, 1, send_timeout=scaled(5))
+        client.greeted()  # `ok` sent
         client.refresh()
         client.refresh()
         client.discard()
@@ -140,6 +145,7 @@ async def test_discard_drops_the_pending_refresh(interval: float) -> None:
 async def test_a_paused_socket_gets_one_refresh_once_it_drains(interval: float) -> None:
     async with connection(small_buffers=True) as (server_ws, client_ws):
         client = Client(server_ws, 1, send_timeout=scaled(30))
+        client.greeted()  # `ok` sent
         filling = await fill(server_ws, client_ws)
         for _ in range(5):
             client.refresh()
@@ -155,6 +161,7 @@ async def test_a_socket_that_stays_paused_is_dropped_after_the_send_timeout() ->
     send_timeout = scaled(1)
     async with connection(small_buffers=True) as (server_ws, client_ws):
         client = Client(server_ws, 1, send_timeout=send_timeout)
+        client.greeted()  # `ok` sent
         filling = await fill(server_ws, client_ws)
         started = time.monotonic()
         client.refresh()

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from migrations import upgrade
-from tests.harness import embedded_postgres, running_api, scaled
+from tests.harness import Postgres, private_postgres, running_api, scaled
 from tests.support import Account, Api, Db, make_account
 from tests.ws_gateway.support import Gateway, client, closed_with, gateway_process, next_message
 
@@ -34,41 +30,10 @@ async def test_sigterm_closes_sockets_with_1001_and_exits_0(own_gateway: Gateway
         assert await stopping == 0
 
 
-class Postgres:
-    """A PostgreSQL of this module's own, which the restart test may stop and start."""
-
-    def __init__(self, server: Any) -> None:
-        from embedded_postgres import _commands
-
-        self._server = server
-        self._pg_ctl = _commands.pg_ctl
-        info = server.get_postmaster_info()
-        # The options embedded_postgres started it with: Unix socket only, in the same directory.
-        self._options = ["-o", '-h ""', "-o", f"-k {info.socket_dir}", "-o", f"-p {info.port}"]
-        self.url = str(server.get_uri())
-
-    def stop(self) -> None:
-        self._pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self._server.pgdata, user=self._server.system_user)
-
-    def start(self) -> None:
-        self._pg_ctl(
-            ["-w", *self._options, "-l", str(self._server.log), "start"],
-            pgdata=self._server.pgdata,
-            user=self._server.system_user,
-            timeout=scaled(30),
-        )
-
-
 @pytest.fixture(scope="module")
 def own_postgres() -> Iterator[Postgres]:
-    with tempfile.TemporaryDirectory(prefix="varistore-ws-restart-") as tmp:
-        server = embedded_postgres().get_server(Path(tmp) / "pg", cleanup_mode="delete")
-        postgres = Postgres(server)
-        upgrade(postgres.url)
-        try:
-            yield postgres
-        finally:
-            server.cleanup()
+    with private_postgres("varistore-ws-restart-") as postgres:
+        yield postgres
 
 
 @pytest.fixture

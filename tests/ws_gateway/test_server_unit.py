@@ -52,11 +52,6 @@ async def test_ok_then_refresh_for_each_change_to_the_account() -> None:
         assert await next_message(ws) == "pong"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="send_within() sends `ok` from a task of its own, so a listener callback queued before "
-    "it runs sends `refresh` first (ws_gateway/server.py _serve)",
-)
 @pytest.mark.anyio
 async def test_ok_comes_before_a_refresh_already_on_its_way() -> None:
     # A NOTIFY for the account read in the same loop iteration as the key check's answer: asyncpg
