@@ -33,7 +33,7 @@ format: $(INSTALLED)
 	$(BIN)/ruff format .
 
 ## The benchmarks: the write path (the service under wrk against pgbench on the same SQL), graphs,
-## the WebSocket gateway with 10,000 sockets, and another key's latency under a one-key flood.
+## the WebSocket gateway with 10,000 sockets, another key's latency under a one-key flood, and requests beside 1,000 slowloris connections.
 bench: $(INSTALLED)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; } \
 		|| { echo "install wrk (Debian: apt-get install wrk)"; exit 1; }
@@ -41,6 +41,7 @@ bench: $(INSTALLED)
 	$(BIN)/python -m tests.bench.render
 	$(BIN)/python -m tests.bench.gateway
 	$(BIN)/python -m tests.bench.flood
+	$(BIN)/python -m tests.bench.slowloris
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

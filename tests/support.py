@@ -83,6 +83,15 @@ def make_account(
     return Account(account_id, email, key)
 
 
+def account_on(url: str) -> Account:
+    """An account made in the database at `url` (a PostgreSQL of a test's own)."""
+    db = Db(url)
+    try:
+        return make_account(db)
+    finally:
+        db.close()
+
+
 class Api:
     """Calls the running service the three ways the protocol allows."""
 

@@ -25,7 +25,7 @@ from tests.harness import (
     running_gateway,
     scaled,
 )
-from tests.support import Account, Api, Db, make_account
+from tests.support import Account, Api, account_on
 from tests.ws_gateway.support import client, closed_with, next_message
 
 pytestmark = pytest.mark.slow
@@ -44,11 +44,7 @@ def own_postgres() -> Iterator[Postgres]:
 
 @pytest.fixture
 def account(own_postgres: Postgres) -> Account:
-    db = Db(own_postgres.url)
-    try:
-        return make_account(db)
-    finally:
-        db.close()
+    return account_on(own_postgres.url)
 
 
 @dataclass(frozen=True)

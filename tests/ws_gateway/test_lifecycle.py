@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.harness import Postgres, private_postgres, running_api, scaled
-from tests.support import Account, Api, Db, make_account
+from tests.support import Account, Api, account_on
 from tests.ws_gateway.support import Gateway, client, closed_with, gateway_process, next_message
 
 
@@ -38,11 +38,7 @@ def own_postgres() -> Iterator[Postgres]:
 
 @pytest.fixture
 def restart_account(own_postgres: Postgres) -> Account:
-    db = Db(own_postgres.url)
-    try:
-        return make_account(db)
-    finally:
-        db.close()
+    return account_on(own_postgres.url)
 
 
 @pytest.fixture
