@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+
 from PIL import Image, ImageDraw
 
 from render.fonts import Ink
@@ -11,6 +13,11 @@ from render.series import Series
 
 # Every n-th pixel of a dotted e-ink grid line is set: visible, yet lighter than any solid line.
 _DOT_EVERY = 4
+# Colour lines are drawn this many times larger and reduced, for antialiasing; half that on plots above
+# _SMOOTH_PIXELS, where the mask would cost more memory and time than the smoothing is worth.
+SMOOTHING = 4
+_SMOOTH_PIXELS = 512 * 512
+_STRIP = 64  # px: the width of one antialiased piece of line
 
 
 def paint(layout: Layout, series: Series, palette: Palette) -> Image.Image:
@@ -20,15 +27,18 @@ def paint(layout: Layout, series: Series, palette: Palette) -> Image.Image:
     if layout.frame is not None and layout.plot is not None:
         _grid(canvas, layout, palette)
         _axes(canvas, layout, palette.axes)
-        points = series.oldest_first()
+        points = layout.points
+        smooth = palette.mode == "RGB"  # a 1-bit picture has no grey to smooth with
         if series.boolean:
             _steps(canvas, layout, points, series.now, palette.line)
+        elif layout.dot is not None:
+            _dot(canvas, layout.dot, palette.line, smooth)
         else:
-            _line(canvas, layout, points, palette.line)
-    inks = {Role.TITLE: palette.title, Role.UNIT: palette.axes, Role.NOTE: palette.axes}
+            _line(canvas, layout, points, palette.line, smooth)
+    inks = {Role.TITLE: palette.title, Role.UNIT: palette.axes, Role.NOTE: palette.axes, Role.POINT: palette.line}
     for label in layout.labels:
-        if label.role is Role.NOTE:
-            # The note sits inside the plot: clear the grid behind it so it reads cleanly.
+        if label.role in (Role.NOTE, Role.POINT):
+            # These sit inside the plot: clear the grid behind them so they read cleanly.
             canvas.rectangle(
                 [label.box.left, label.box.top, label.box.right - 1, label.box.bottom - 1], fill=palette.background
             )
@@ -90,15 +100,50 @@ def _summary(run: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return [run[0], *(run[index] for index in sorted((low, high))), run[-1]]
 
 
-def _line(canvas: ImageDraw.ImageDraw, layout: Layout, points: list[tuple[int, float]], ink: Ink) -> None:
+def _line(canvas: ImageDraw.ImageDraw, layout: Layout, points: list[tuple[int, float]], ink: Ink, smooth: bool) -> None:
     pixels = _pixels(layout, points)
-    thickness = layout.line_width
-    if len(set(pixels)) == 1:
-        # A lone point has no segment to draw: mark it with a small square.
-        x, y = pixels[0]
-        canvas.rectangle([x - thickness, y - thickness, x + thickness, y + thickness], fill=ink)
-    elif pixels:
-        canvas.line(pixels, fill=ink, width=thickness, joint="curve" if thickness > 1 else None)
+    if not smooth:
+        canvas.line(pixels, fill=ink, width=layout.line_width, joint="curve" if layout.line_width > 1 else None)
+        return
+    assert layout.plot is not None
+    # Antialiased: drawn `factor` times larger as a mask, whose box-filtered reduction says how much of each
+    # pixel the line covers (Pillow draws lines only aliased). Strip by strip, so that the masks cover the
+    # line's own rows, not the whole plot: blending a mask costs ~3 ns a pixel.
+    factor = SMOOTHING if layout.plot.width * layout.plot.height <= _SMOOTH_PIXELS else SMOOTHING // 2
+    grow = layout.line_width + 1  # the line's half width and its grey edge
+    columns = [x for x, _ in pixels]  # ascending: the points are in time order
+    # Where a pixel's line runs in the mask (Pillow's coordinates name pixel centres): through the middle of
+    # its pixel for an odd width, along its top edge for an even one, so that a flat line covers whole rows.
+    centre = factor * (layout.line_width % 2) / 2 - 0.5
+    for left in range(layout.plot.left, layout.plot.right, _STRIP):
+        right = left + _STRIP
+        # The pixels in the strip and one on either side, for the segments that cross into it.
+        first = max(0, bisect.bisect_left(columns, left - grow) - 1)
+        last = min(len(pixels), bisect.bisect_left(columns, right + grow) + 1)
+        if first >= last:
+            continue
+        run = pixels[first:last]
+        top = min(y for _, y in run) - grow
+        bottom = max(y for _, y in run) + grow + 1
+        mask = Image.new("L", (_STRIP * factor, (bottom - top) * factor), 0)
+        ImageDraw.Draw(mask).line(
+            [((x - left) * factor + centre, (y - top) * factor + centre) for x, y in run],
+            fill=255,
+            width=layout.line_width * factor,
+        )
+        canvas.bitmap((left, top), mask.reduce(factor), fill=ink)
+
+
+# A lone point: a dot, round where the picture has grey for its edge.
+def _dot(canvas: ImageDraw.ImageDraw, dot: tuple[int, int, int], ink: Ink, smooth: bool) -> None:
+    x, y, radius = dot
+    if not smooth:
+        canvas.ellipse([x - radius, y - radius, x + radius, y + radius], fill=ink)
+        return
+    size = (2 * radius + 1) * SMOOTHING
+    mask = Image.new("L", (size, size), 0)
+    ImageDraw.Draw(mask).ellipse([0, 0, size - 1, size - 1], fill=255)
+    canvas.bitmap((x - radius, y - radius), mask.reduce(SMOOTHING), fill=ink)
 
 
 # A bool holds its value until the next write, and the last one until now: flat runs joined by risers.

@@ -1,148 +1,197 @@
-"""Text faces: Pillow's built-in FreeType font for colour pictures, its built-in bitmap font for e-ink.
+"""Text faces: DejaVu Sans, antialiased in colour and sharp (1-bit, hinted) on e-ink, with fallbacks.
 
-Pillow font objects wrap a FreeType face or a glyph sheet that are not documented as safe to share between
-threads, and the service renders in a thread pool: every thread loads and keeps its own fonts (`_fonts`).
+DejaVu comes with matplotlib, so every install has it: it draws every Latin, Greek and Cyrillic letter makers
+name variables with (issue 9). A character it lacks is drawn with the first font that has it: the other fonts
+matplotlib ships, then the host's own (a CJK font such as fonts-wqy-microhei, where one is installed). Only a
+character no font has is drawn as DejaVu's missing-glyph box.
+
+Pillow font objects wrap FreeType faces that are not documented as safe to share between threads, and the
+service renders in a thread pool: every thread loads and keeps its own fonts (`_fonts`). What fonts hold (their
+character maps) is read once per process and shared.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 import threading
 import unicodedata
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Protocol
+from importlib.util import find_spec
+from pathlib import Path
 
+from fontTools.ttLib import TTFont, TTLibError
 from PIL import Image, ImageDraw, ImageFont
 
 # An ink for ImageDraw: a palette-free RGB colour, or 0/255 in a mode "1" picture.
 Ink = tuple[int, int, int] | int
 
-# The built-in bitmap font is a 6x11 cell per character, Latin-1 only.
-_CELL_HEIGHT = 11
+
+def _shipped() -> Path:
+    spec = find_spec("matplotlib")  # found, not imported: importing matplotlib would cost 0.1 s and a font cache
+    assert spec is not None and spec.submodule_search_locations
+    return Path(next(iter(spec.submodule_search_locations))) / "mpl-data" / "fonts" / "ttf"
 
 
-class Face(Protocol):
-    """A font at one size and weight that can say where its text will land, and draw it there."""
+SHIPPED = _shipped()
+REGULAR = SHIPPED / "DejaVuSans.ttf"
+BOLD = SHIPPED / "DejaVuSans-Bold.ttf"
+# The other shipped fonts with letters DejaVu Sans lacks (DejaVu Serif has more of Latin Extended-D) and
+# symbols (STIX). matplotlib's LastResortHE is left out on purpose: its "glyphs" are boxes naming a block.
+_SHIPPED_FALLBACKS = (SHIPPED / "DejaVuSerif.ttf", SHIPPED / "STIXGeneral.ttf", SHIPPED / "DejaVuSansMono.ttf")
+# Where hosts keep their fonts (the freedesktop.org directories, as fontconfig reads them).
+HOST_FONT_DIRS = (
+    Path("/usr/share/fonts"),
+    Path("/usr/local/share/fonts"),
+    Path.home() / ".local" / "share" / "fonts",
+    Path.home() / ".fonts",
+)
+_FONT_SUFFIXES = frozenset({".ttf", ".otf", ".ttc"})
 
-    @property
-    def size(self) -> int:
-        """The font's pixel size: its em (FreeType) or its cell height (bitmap)."""
 
-    def clean(self, text: str) -> str:
-        """`text` with what this face cannot draw on one line replaced."""
+@functools.cache
+def characters(path: Path) -> frozenset[int]:
+    """The code points `path` has glyphs for; none for a font Pillow cannot draw at any size (colour emoji)."""
+    try:
+        with TTFont(path, lazy=True, fontNumber=0) as font:
+            if "glyf" not in font and "CFF " not in font and "CFF2" not in font:
+                return frozenset()  # bitmap-only (CBDT, sbix): fixed sizes Pillow refuses to scale
+            return frozenset(font.getBestCmap() or ())
+    except (OSError, TTLibError, AssertionError, KeyError):
+        return frozenset()
 
-    def extent(self, text: str) -> tuple[int, int, int, int]:
-        """Left, top, right, bottom of the pixels `draw` may touch, relative to the origin it is given."""
 
-    def draw(self, canvas: ImageDraw.ImageDraw, origin: tuple[int, int], text: str, ink: Ink) -> None:
-        """Draw `text` (already clean) with its origin at `origin`."""
+@functools.cache
+def _host_fonts() -> tuple[Path, ...]:
+    found: list[Path] = []
+    for directory in HOST_FONT_DIRS:
+        for root, _, names in os.walk(directory):
+            found += (Path(root, name) for name in names if Path(name).suffix.lower() in _FONT_SUFFIXES)
+    return tuple(sorted(found))
+
+
+@functools.lru_cache(maxsize=4096)
+def font_for(char: int, bold: bool) -> Path:
+    """The font that draws `char`: DejaVu Sans in the weight asked for, else the first fallback that has it."""
+    primary = BOLD if bold else REGULAR
+    if char in characters(primary):
+        return primary
+    for path in (*_SHIPPED_FALLBACKS, *_host_fonts()):
+        if char in characters(path):
+            return path
+    return primary  # no font has it: DejaVu's missing-glyph box
 
 
 def _printable(text: str) -> str:
-    # Names may hold newlines or tabs, which ImageDraw would lay out as several lines.
+    # Names may hold newlines or tabs, which ImageDraw would lay out as several lines; NFC puts an "e" and a
+    # combining accent together as the one "é" every font draws well.
+    text = unicodedata.normalize("NFC", text)
     return "".join(" " if unicodedata.category(char)[0] == "C" else char for char in text)
 
 
-@dataclass(frozen=True, slots=True)
-class VectorFace:
-    """Pillow's built-in FreeType font (`load_default(size)`), antialiased; bold is drawn twice 1 px apart."""
+class _Fonts(threading.local):
+    """This thread's fonts, and the masks of the labels it drew last (tick labels repeat from picture to picture)."""
 
-    font: ImageFont.FreeTypeFont
+    def __init__(self) -> None:
+        self.loaded: dict[tuple[Path, int], ImageFont.FreeTypeFont] = {}
+        self.masks: OrderedDict[tuple[Face, str], tuple[Image.Image, int, int]] = OrderedDict()
+
+    def get(self, path: Path, size: int) -> ImageFont.FreeTypeFont:
+        font = self.loaded.get((path, size))
+        if font is None:
+            # BASIC layout: the same pictures whether or not Pillow was built with libraqm, and faster.
+            font = self.loaded[path, size] = ImageFont.truetype(path, size, layout_engine=ImageFont.Layout.BASIC)
+        return font
+
+    def mask(self, face: Face, text: str) -> tuple[Image.Image, int, int]:
+        """`text` drawn in `face` as a mask, and where the mask's corner goes relative to the text's origin."""
+        found = self.masks.get((face, text))
+        if found is not None:
+            self.masks.move_to_end((face, text))
+            return found
+        left, top, right, bottom = face.extent(text)
+        mask = Image.new(face.mode, (max(1, right - left), max(1, bottom - top)), 0)
+        canvas = ImageDraw.Draw(mask)  # in mode "1", FreeType's 1-bit glyphs (ImageDraw's fontmode), as measured
+        x = float(-left)
+        for font, run in face.runs(text):
+            canvas.text((x, -top), run, fill=255, font=font, anchor="ls")
+            x += font.getlength(run, face.mode)
+        found = self.masks[face, text] = (mask, left, top)
+        if len(self.masks) > _MASKS:
+            self.masks.popitem(last=False)
+        return found
+
+
+_fonts = _Fonts()
+_MASKS = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Face:
+    """Text at one size and weight: where it will land, and drawing it there, from its baseline's left end.
+
+    A face holds no font object: each thread draws it with fonts of its own.
+    """
+
+    size: int  # the em, in pixels
     bold: bool
+    sharp: bool  # 1-bit glyphs hinted for the pixel grid (e-ink); antialiased otherwise
     line_top: int  # the top and bottom of "Hg": every label's box spans at least these rows, so
     line_bottom: int  # labels of one row line up whatever letters they hold
 
     @property
-    def size(self) -> int:
-        return int(self.font.size)
+    def mode(self) -> str:
+        """The Pillow mode of its glyphs."""
+        return "1" if self.sharp else "L"
 
     def clean(self, text: str) -> str:
+        """`text` as it will be drawn on one line."""
         return _printable(text)
 
-    def extent(self, text: str) -> tuple[int, int, int, int]:
-        left, top, right, bottom = self.font.getbbox(text)
-        return (
-            math.floor(left),
-            min(self.line_top, math.floor(top)),
-            math.ceil(right) + (1 if self.bold else 0),
-            max(self.line_bottom, math.ceil(bottom)),
-        )
-
-    def draw(self, canvas: ImageDraw.ImageDraw, origin: tuple[int, int], text: str, ink: Ink) -> None:
-        x, y = origin
-        canvas.text((x, y), text, fill=ink, font=self.font)
-        if self.bold:
-            canvas.text((x + 1, y), text, fill=ink, font=self.font)
-
-
-@dataclass(frozen=True, slots=True)
-class BitmapFace:
-    """Pillow's built-in bitmap font, enlarged `scale` times by repeating pixels: sharp and never grey.
-
-    Bold draws the text twice, 1 px apart: downwards at scale 1, where the glyphs' stems are already 2 px wide
-    and their counters 1 px (drawn sideways, "0" fills in), and sideways when enlarged.
-    """
-
-    font: ImageFont.ImageFont
-    scale: int
-    bold: bool
-
-    @property
-    def size(self) -> int:
-        return _CELL_HEIGHT * self.scale
-
-    def clean(self, text: str) -> str:
-        # The font has glyphs for Latin-1 only; anything else would fail to encode.
-        return "".join(char if ord(char) < 256 else "?" for char in _printable(text))
-
-    def _offsets(self) -> tuple[tuple[int, int], ...]:
-        if not self.bold:
-            return ((0, 0),)
-        return ((0, 0), (0, 1)) if self.scale == 1 else ((0, 0), (1, 0))
+    def runs(self, text: str) -> list[tuple[ImageFont.FreeTypeFont, str]]:
+        """`text` cut where the font that draws it changes, with this thread's fonts."""
+        primary = BOLD if self.bold else REGULAR
+        if text.isascii():  # DejaVu has every printable ASCII character: the tick labels' fast path
+            return [(_fonts.get(primary, self.size), text)]
+        runs: list[tuple[Path, str]] = []
+        for char in text:
+            path = font_for(ord(char), self.bold)
+            if runs and runs[-1][0] == path:
+                runs[-1] = (path, runs[-1][1] + char)
+            else:
+                runs.append((path, char))
+        return [(_fonts.get(path, self.size), run) for path, run in runs]
 
     def extent(self, text: str) -> tuple[int, int, int, int]:
-        width = math.ceil(self.font.getbbox(text)[2]) * self.scale
-        dx, dy = self._offsets()[-1]
-        return (0, 0, width + dx, self.size + dy)
+        """Left, top, right, bottom of the pixels `draw` may touch, relative to the origin it is given."""
+        return _extent(self, text)
 
     def draw(self, canvas: ImageDraw.ImageDraw, origin: tuple[int, int], text: str, ink: Ink) -> None:
-        x, y = origin
-        if self.scale == 1:
-            for dx, dy in self._offsets():
-                canvas.text((x + dx, y + dy), text, fill=ink, font=self.font)
-            return
-        width = math.ceil(self.font.getbbox(text)[2])
-        mask = Image.new("1", (max(1, width), _CELL_HEIGHT), 0)
-        ImageDraw.Draw(mask).text((0, 0), text, fill=1, font=self.font)
-        mask = mask.resize((mask.width * self.scale, mask.height * self.scale), Image.Resampling.NEAREST)
-        for dx, dy in self._offsets():
-            canvas.bitmap((x + dx, y + dy), mask, fill=ink)
+        """Draw `text` (already clean) with its baseline's left end at `origin`."""
+        mask, left, top = _fonts.mask(self, text)
+        canvas.bitmap((origin[0] + left, origin[1] + top), mask, fill=ink)
 
 
-class _Fonts(threading.local):
-    def __init__(self) -> None:
-        self.vector: dict[int, ImageFont.FreeTypeFont] = {}
-        self.bitmap: ImageFont.ImageFont | None = None
+# Layouts measure the same labels again and again ("18:00", a title being fitted): the answers, which hold no
+# font object, are shared by every thread.
+@functools.lru_cache(maxsize=8192)
+def _extent(face: Face, text: str) -> tuple[int, int, int, int]:
+    left, top, right, bottom = math.inf, float(face.line_top), -math.inf, float(face.line_bottom)
+    x = 0.0
+    for font, run in face.runs(text):
+        x0, y0, x1, y1 = font.getbbox(run, face.mode, anchor="ls")
+        left, top, right, bottom = min(left, x + x0), min(top, y0), max(right, x + x1), max(bottom, y1)
+        x += font.getlength(run, face.mode)
+    if left > right:  # no text
+        left = right = 0
+    return math.floor(left), math.floor(top), math.ceil(right), math.ceil(bottom)
 
 
-_fonts = _Fonts()
-
-
-def vector_face(size: int, bold: bool) -> VectorFace:
-    """The FreeType face of `size` px for this thread."""
-    font = _fonts.vector.get(size)
-    if font is None:
-        loaded = ImageFont.load_default(size=size)
-        if not isinstance(loaded, ImageFont.FreeTypeFont):
-            # load_default falls back to the bitmap font when Pillow lacks FreeType; colour text needs sizes.
-            raise RuntimeError("Pillow was built without FreeType")
-        font = _fonts.vector[size] = loaded
-    _, top, _, bottom = font.getbbox("Hg")
-    return VectorFace(font, bold, math.floor(top), math.ceil(bottom))
-
-
-def bitmap_face(scale: int, bold: bool) -> BitmapFace:
-    """The bitmap face enlarged `scale` times for this thread."""
-    if _fonts.bitmap is None:
-        _fonts.bitmap = ImageFont.load_default_imagefont()
-    return BitmapFace(_fonts.bitmap, scale, bold)
+@functools.lru_cache(maxsize=256)
+def face(size: int, bold: bool, sharp: bool) -> Face:
+    """DejaVu Sans of `size` px; `sharp` for 1-bit pictures."""
+    primary = _fonts.get(BOLD if bold else REGULAR, size)
+    _, top, _, bottom = primary.getbbox("Hg", "1" if sharp else "L", anchor="ls")
+    return Face(size, bold, sharp, math.floor(top), math.ceil(bottom))

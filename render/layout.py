@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-from render.fonts import Face, bitmap_face, vector_face
+from render.fonts import Face, face
 from render.options import RenderOptions
 from render.scales import ValueScale, time_ticks, value_scale
 from render.series import Series
@@ -30,6 +30,7 @@ class Role(StrEnum):
     VALUE = "value"  # a value axis tick label
     TIME = "time"  # a time axis tick label
     NOTE = "note"
+    POINT = "point"  # the value of a lone point, beside its dot
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +85,12 @@ class Layout:
     scale: ValueScale
     start: int
     end: int
+    points: list[tuple[int, float]]  # the finite points, oldest first (Series.oldest_first)
     value_ticks: tuple[int, ...]  # the row of each labelled value tick
     time_ticks: tuple[int, ...]  # the column of each time tick
     tick_length: int
     labels: tuple[Label, ...]
+    dot: tuple[int, int, int] | None = None  # the x, y and radius of a lone point's dot
 
     def x(self, seconds: float) -> int:
         """The column of a time."""
@@ -129,17 +132,12 @@ class _Style:
 def _style(options: RenderOptions) -> _Style:
     width, height = options.width, options.height
     line_width = 2 if options.thick else 1
-    if options.eink:
-        # The bitmap font is 6x11 px; it is enlarged by whole pixels only, on large e-ink panels.
-        scale = max(1, min(4, round(math.sqrt(width * height) / 350), min(width, height) // 128))
-        text: Face = bitmap_face(scale, options.thick)
-        title: Face = bitmap_face(scale, options.thick)
-        unit = 11 * scale
-    else:
-        # 10 px (digits 8 px tall) is the smallest size that reads well; larger pictures get larger text.
-        unit = max(10, min(32, round(min(7 + math.sqrt(width * height) / 64, min(width, height) / 8))))
-        text = vector_face(unit, options.thick)
-        title = vector_face(round(unit * 1.25), options.thick)
+    # 10 px (digits 8 px tall) is the smallest size that reads well, 12 px in 1-bit glyphs, which cannot be
+    # smoothed; larger pictures get larger text.
+    smallest = 12 if options.eink else 10
+    unit = max(smallest, min(32, round(min(7 + math.sqrt(width * height) / 64, min(width, height) / 8))))
+    text = face(unit, options.thick, options.eink)
+    title = face(round(unit * 1.25), options.thick, options.eink)
     return _Style(
         text=text,
         title=title,
@@ -159,9 +157,7 @@ def _height(face: Face) -> int:
 # `text`, shortened with an ellipsis until it is at most `room` px wide; "" when nothing fits.
 def _fit(face: Face, text: str, room: int) -> str:
     text = face.clean(text.strip())[:200]
-    ellipsis = face.clean("\u2026")
-    if ellipsis == "?":
-        ellipsis = "..."  # the bitmap font has no ellipsis glyph
+    ellipsis = "\u2026"
 
     def width(candidate: str) -> int:
         left, _, right, _ = face.extent(candidate)
@@ -181,8 +177,8 @@ def _fit(face: Face, text: str, room: int) -> str:
 
 # Collects labels, refusing any that would leave the picture or touch one already placed.
 class _Placer:
-    def __init__(self, width: int, height: int) -> None:
-        self.canvas = Box(0, 0, width, height)
+    def __init__(self, width: int, height: int, margin: int) -> None:
+        self.canvas = Box(margin, margin, width - margin, height - margin)  # text never touches an edge
         self.labels: list[Label] = []
 
     # Puts `text` with its box's top-left corner at (left, top); False if it does not fit.
@@ -212,12 +208,15 @@ def layout(series: Series, options: RenderOptions) -> Layout:
     style = _style(options)
     width, height = options.width, options.height
     start, end = _span(series)
-    values = [value for _, value in series.oldest_first()]
+    points = series.oldest_first()
+    values = [value for _, value in points]
+    # One point (or the same one written again) has no line to draw: a dot marks it, labelled with its value.
+    lone = points[0] if points and points[0] == points[-1] and len(set(points)) == 1 else None
     for header, times, levels in ((True, True, True), (False, True, True), (False, False, True), (False, True, False)):
-        result = _attempt(series, options, style, values, start, end, header, times, levels)
+        result = _attempt(series, options, style, points, values, lone, start, end, header, times, levels)
         if result is not None:
             return result
-    return _bare(series, style, values, width, height, start, end)
+    return _bare(series, style, points, values, width, height, start, end)
 
 
 # The layout with the header, time labels and value labels as asked, or None when its plot is too small.
@@ -225,7 +224,9 @@ def _attempt(
     series: Series,
     options: RenderOptions,
     style: _Style,
+    points: list[tuple[int, float]],
     values: list[float],
+    lone: tuple[int, float] | None,
     start: int,
     end: int,
     header: bool,
@@ -234,7 +235,7 @@ def _attempt(
 ) -> Layout | None:
     width, height = options.width, options.height
     text_height = _height(style.text)
-    placer = _Placer(width, height)
+    placer = _Placer(width, height, style.margin)
     top = style.margin
     if header:
         below = _header(placer, series, options, style)
@@ -262,7 +263,7 @@ def _attempt(
         return None
     frame = Box(frame_left, plot_top, plot_right, frame_bottom)
     plot = Box(plot_left, plot_top, plot_right, plot_bottom)
-    geometry = Layout(width, height, style.line_width, frame, plot, scale, start, end, (), (), style.tick, ())
+    geometry = Layout(width, height, style.line_width, frame, plot, scale, start, end, points, (), (), style.tick, ())
     # A tick, and its grid line, is drawn only where its label could be placed.
     value_rows: list[int] = []
     for tick in scale.ticks:
@@ -279,6 +280,10 @@ def _attempt(
                 time_columns.append(column)
     if not values:
         _note(placer, style.text, plot)
+    dot = None
+    if lone is not None:
+        dot = (geometry.x(lone[0]), geometry.y(lone[1]), max(3, style.tick))
+        _dot_label(placer, style, plot, dot, lone[1])
     return Layout(
         width,
         height,
@@ -288,10 +293,12 @@ def _attempt(
         scale,
         start,
         end,
+        points,
         tuple(value_rows),
         tuple(time_columns),
         style.tick,
         tuple(placer.labels),
+        dot,
     )
 
 
@@ -305,11 +312,13 @@ def _header(placer: _Placer, series: Series, options: RenderOptions, style: _Sty
         title = ""
     if not title and not unit:
         return None
+    # One baseline for both, below the taller of them (a title's "Č" rises above the unit's "°C").
+    baseline = style.margin - min(face.extent(text)[1] for text in (title, unit) if text)
     if title:
-        placer.place(Role.TITLE, face, title, style.margin, style.margin)
+        placer.place(Role.TITLE, face, title, style.margin, baseline + face.extent(title)[1])
     if unit:
         left = options.width - style.margin - _width(face, unit) if title else style.margin
-        placer.place(Role.UNIT, face, unit, left, style.margin)
+        placer.place(Role.UNIT, face, unit, left, baseline + face.extent(unit)[1])
     if not placer.labels:
         return None
     return max(label.box.bottom for label in placer.labels) + style.gap
@@ -324,18 +333,44 @@ def _note(placer: _Placer, face: Face, plot: Box) -> None:
         placer.place(Role.NOTE, face, NO_DATA, left, top)
 
 
+# A lone point's value in the plot above its dot, or below, right or left of it where there is no room.
+def _dot_label(placer: _Placer, style: _Style, plot: Box, dot: tuple[int, int, int], value: float) -> None:
+    x, y, radius = dot
+    text = f"{value:.6g}"
+    left, top, right, bottom = style.text.extent(text)
+    width, height, space = right - left, bottom - top, radius + style.gap
+    for corner in (
+        (x - width // 2, y - space - height),
+        (x - width // 2, y + space),
+        (x + space, y - height // 2),
+        (x - space - width, y - height // 2),
+    ):
+        if Box(*corner, corner[0] + width, corner[1] + height).within(plot):
+            if placer.place(Role.POINT, style.text, text, *corner):
+                return
+
+
 def _width(face: Face, text: str) -> int:
     left, _, right, _ = face.extent(text)
     return right - left
 
 
 # No text at all: the axes and the data fill what little room there is, or nothing when under 4 px.
-def _bare(series: Series, style: _Style, values: list[float], width: int, height: int, start: int, end: int) -> Layout:
+def _bare(
+    series: Series,
+    style: _Style,
+    points: list[tuple[int, float]],
+    values: list[float],
+    width: int,
+    height: int,
+    start: int,
+    end: int,
+) -> Layout:
     scale = value_scale(values, series.minimum, series.maximum, series.boolean, 0)
     margin = 1 if min(width, height) < 32 else style.margin
     frame = Box(margin, margin, width - margin, height - margin)
     inset = style.line_width + 1
     plot = Box(frame.left + inset, frame.top, frame.right, frame.bottom - inset)
     if plot.width < 4 or plot.height < 4:
-        return Layout(width, height, style.line_width, None, None, scale, start, end, (), (), 0, ())
-    return Layout(width, height, style.line_width, frame, plot, scale, start, end, (), (), 0, ())
+        return Layout(width, height, style.line_width, None, None, scale, start, end, points, (), (), 0, ())
+    return Layout(width, height, style.line_width, frame, plot, scale, start, end, points, (), (), 0, ())

@@ -86,9 +86,21 @@ def _labels(values: Sequence[float], step: float) -> list[str]:
     return plain
 
 
-def _ticks(low: float, high: float, step: float) -> tuple[Tick, ...]:
+def _multiples(low: float, high: float, step: float) -> list[float]:
     first, last = math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9)
-    values = [index * step for index in range(first, last + 1)]
+    return [index * step for index in range(first, last + 1)]
+
+
+# The largest power of ten of which every value is a multiple (down to 1e-12): the step that prints them whole.
+def _resolution(*values: float) -> float:
+    exponent = math.floor(math.log10(max(abs(value) for value in values)))
+    while exponent > -12 and any(abs(value / 10.0**exponent % 1 - 0.5) < 0.5 - 1e-6 for value in values):
+        exponent -= 1
+    return 10.0**exponent
+
+
+def _ticks(low: float, high: float, step: float) -> tuple[Tick, ...]:
+    values = _multiples(low, high, step)
     if not values:
         return ()
     return tuple(Tick(value, text) for value, text in zip(values, _labels(values, step), strict=True))
@@ -104,7 +116,8 @@ def value_scale(values: Sequence[float], minimum: float, maximum: float, boolean
         ticks = (Tick(0.0, "false"), Tick(1.0, "true")) if room >= 1 else ()
         return ValueScale(*BOOL_RANGE, ticks)
     low, high = sorted((_bounded(minimum), _bounded(maximum)))
-    if not low < high:
+    clamped = low < high
+    if not clamped:
         low, high = (_bounded(min(values)), _bounded(max(values))) if values else (0.0, 1.0)
         if high - low > max(abs(low), abs(high)) * 1e-9:
             # The data fills the plot but for a twentieth at each end, so extremes never hide under an axis.
@@ -117,7 +130,15 @@ def value_scale(values: Sequence[float], minimum: float, maximum: float, boolean
     if room < 1:
         return ValueScale(low, high, ())
     step = next(_nice_steps((high - low) / room))
-    return ValueScale(low, high, _ticks(low, high, step))
+    if not clamped:
+        return ValueScale(low, high, _ticks(low, high, step))
+    # The variable's min and max are where its values are clamped: both are labelled, with the round values
+    # that are not crowding them (at least three quarters of a step inside).
+    inside = [value for value in _multiples(low, high, step) if low + step * 0.75 <= value <= high - step * 0.75]
+    # Labelled as one set (one SI prefix), the bounds with the decimals they need and the rest with the step's.
+    values = [low, high, *inside]
+    texts = _labels(values, min(step, _resolution(low, high)))[:2] + _labels(values, step)[2:]
+    return ValueScale(low, high, tuple(sorted(map(Tick, values, texts), key=lambda tick: tick.at)))
 
 
 def _bounded(value: float) -> float:

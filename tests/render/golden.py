@@ -20,6 +20,21 @@ CASES: dict[str, tuple[Series, RenderOptions]] = {
     "default-day.png": (samples.day(), make_options()),
     "eink-badge-296x128.bmp": (samples.day(), make_options(eink=True, width=296, height=128)),
     "eink-inkplate-400x300.bmp": (samples.day(), make_options(eink=True, width=400, height=300)),
+    # Issue 9: a Croatian title, drawn thick on the two common panels, and names in other scripts.
+    "eink-croatian-thick-296x128.bmp": (
+        samples.day(name="Temperatura – Đakovo, čćšžđ"),
+        make_options(eink=True, thick=True, width=296, height=128),
+    ),
+    "eink-croatian-thick-400x300.bmp": (
+        samples.day(name="Temperatura – Đakovo, čćšžđ"),
+        make_options(eink=True, thick=True, width=400, height=300),
+    ),
+    "scripts-400x300.png": (
+        samples.day(name="Außen ñ · Θερμό · Тепло · 温度", unit="µg/m³"),
+        make_options(width=400, height=300),
+    ),
+    "clamped.png": (samples.day(name="Humidity", unit="%", minimum=15.0, maximum=25.0), make_options()),
+    "one-point.png": (samples.once(), make_options()),
     "bool.png": (samples.switches(), make_options()),
     "no-data.png": (samples.empty(), make_options()),
     # The spec's own customised example: thick, no title, 400x200, blue on white with black axes.

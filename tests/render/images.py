@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import numpy
 from PIL import Image, ImageChops, ImageDraw
 
 from render import Picture
@@ -81,3 +82,17 @@ def pixels_towards(
             if share >= 0.5:
                 found.append((x, y))
     return found
+
+
+def pixels_blending(
+    image: Image.Image, colour: tuple[int, int, int], background: tuple[int, int, int], box: Box
+) -> list[tuple[int, int]]:
+    """Pixels in `box` that are `colour` laid at least half over the background: an antialiased line."""
+    pixels = numpy.asarray(image.convert("RGB"), dtype=float)[box.top : box.bottom, box.left : box.right]
+    ink, base = numpy.array(colour, dtype=float), numpy.array(background, dtype=float)
+    direction = ink - base
+    share = ((pixels - base) @ direction) / (direction @ direction)  # how far along from background to colour
+    blend = base + share[..., None] * direction
+    close = numpy.abs(pixels - blend).max(axis=-1) <= 8
+    rows, columns = numpy.nonzero((share >= 0.5) & close)
+    return [(int(x) + box.left, int(y) + box.top) for y, x in zip(rows, columns, strict=True)]

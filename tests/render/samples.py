@@ -21,8 +21,19 @@ def temperatures(count: int = 1_440, span: int = DAY, now: int = NOW) -> tuple[t
     return tuple(points)
 
 
-def day(count: int = 1_440, name: str = "Living room temperature", unit: str = "\u00b0C") -> Series:
-    return Series(name, unit, 0.0, 0.0, False, temperatures(count), NOW)
+def day(
+    count: int = 1_440,
+    name: str = "Living room temperature",
+    unit: str = "\u00b0C",
+    minimum: float = 0.0,
+    maximum: float = 0.0,
+) -> Series:
+    return Series(name, unit, minimum, maximum, False, temperatures(count), NOW)
+
+
+def once() -> Series:
+    """A garage sensor that has written one value, five minutes ago."""
+    return Series("Garage", "\u00b0C", 0.0, 0.0, False, ((NOW - 300, 12.5),), NOW)
 
 
 def switches(count: int = 9) -> Series:
