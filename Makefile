@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test check format bench install clean
+.PHONY: run test check format bench install system clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,20 @@ install: $(INSTALLED)
 run: $(INSTALLED)
 	$(BIN)/varistore serve --demo
 
+# Debian packages the tests need (installed when missing and we are root): a CJK font, which the graphs draw
+# names with when the host has one.
+SYSTEM_PACKAGES := fonts-wqy-microhei
+
+system:
+	@missing=$$(for package in $(SYSTEM_PACKAGES); do dpkg -s $$package >/dev/null 2>&1 || echo $$package; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && apt-get install -y -qq $$missing; \
+		else echo "please install: $$missing"; fi; \
+	fi
+
 ## Run the test suite against a PostgreSQL it starts itself.
-test: $(INSTALLED)
+test: $(INSTALLED) system
 	$(BIN)/pytest
 
 ## Lint, format check and strict typing.

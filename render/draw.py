@@ -101,10 +101,11 @@ def _summary(run: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def _line(canvas: ImageDraw.ImageDraw, layout: Layout, points: list[tuple[int, float]], ink: Ink, smooth: bool) -> None:
-    pixels = _pixels(layout, points)
     if not smooth:
+        pixels = _pixels(layout, points)
         canvas.line(pixels, fill=ink, width=layout.line_width, joint="curve" if layout.line_width > 1 else None)
         return
+    pixels = layout.pixels(points)  # all of them: a mask has several columns per pixel
     assert layout.plot is not None
     # Antialiased: drawn `factor` times larger as a mask, whose box-filtered reduction says how much of each
     # pixel the line covers (Pillow draws lines only aliased). Strip by strip, so that the masks cover the

@@ -7,12 +7,18 @@ import asyncio
 import ipaddress
 import os
 import sys
+import threading
+import urllib.request
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
+from alembic.util.exc import CommandError
 
 from service import embedded, server
+from service.core.emails import InvalidEmail, checked_email
 from service.core.ids import key_hash, new_key
 from service.core.logs import configure_logging
 from service.core.settings import Settings, load_settings
@@ -23,17 +29,59 @@ from service.passwords import hash_password
 from service.server import base_url
 from service.supervisor import Child, Supervisor
 
+CONNECT_SECONDS = 10.0  # for the command line to reach the database, or say it cannot
 
-def database_url(settings: Settings) -> str:
-    """DATABASE_URL, or the embedded server in VARISTORE_DATA (started or joined)."""
-    if settings.database_url is not None:
-        return settings.database_url.get_secret_value()
-    return embedded.start(settings.data_dir)
+
+def _say(message: str) -> None:
+    print(f"varistore: {message}", file=sys.stderr, flush=True)
 
 
 def _fail(message: str) -> NoReturn:
-    print(f"varistore: {message}", file=sys.stderr)
+    _say(message)
     raise SystemExit(1)
+
+
+def where(url: str) -> str:
+    """host:port/database of a PostgreSQL URL, without its user or password.
+
+    Raises:
+        ValueError: not a postgresql:// URL.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise ValueError(url)
+    # As written (host:port, or several for failover), or the socket directory in `?host=`.
+    hosts = parts.netloc.rpartition("@")[2] or parse_qs(parts.query).get("host", ["localhost"])[0]
+    return f"{hosts}/{parts.path.lstrip('/') or 'postgres'}"
+
+
+def database_url(settings: Settings) -> str:
+    """DATABASE_URL, or the embedded server in VARISTORE_DATA (started or joined); says which on stderr."""
+    if settings.database_url is not None:
+        url = settings.database_url.get_secret_value()
+        try:
+            _say(f"using the database at {where(url)}")
+        except ValueError:
+            _fail("DATABASE_URL is not a PostgreSQL URL: postgresql://user:password@host:5432/database")
+        return url
+    data_dir = settings.data_dir.resolve()
+    if "data_dir" not in settings.model_fields_set and not data_dir.exists():
+        # Run from another folder, a command would otherwise make a second, empty database unnoticed (issue 9).
+        _say(f"no data directory here: making a new one, {data_dir} (VARISTORE_DATA names another)")
+    else:
+        _say(f"using the database in {data_dir}")
+    return embedded.start(settings.data_dir)
+
+
+def _reachable(url: str) -> str:
+    """`url`, once a connection to it works; one line and exit status 1 when none does."""
+    try:
+        _run_on(url, lambda conn: conn.fetchval("SELECT 1"))
+    except TimeoutError:
+        _fail(f"the database at {where(url)} did not answer in {CONNECT_SECONDS:.0f} s")
+    except (OSError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        _fail(f"cannot use the database at {where(url)}: {exc}")
+    return url
 
 
 def _flag(text: str) -> bool:
@@ -54,7 +102,7 @@ def migrated_url(settings: Settings) -> str:
     """The database `serve` uses, migrated to the newest schema."""
     from migrations import upgrade
 
-    url = database_url(settings)
+    url = _reachable(database_url(settings))
     upgrade(url)
     return url
 
@@ -69,7 +117,7 @@ def _with_connection(settings: Settings, work: Work) -> Any:
 
 def _run_on(url: str, work: Work) -> Any:
     async def run() -> Any:
-        conn = await connect(url)
+        conn = await connect(url, timeout=CONNECT_SECONDS)
         try:
             return await work(conn)
         finally:
@@ -79,26 +127,64 @@ def _run_on(url: str, work: Work) -> Any:
 
 
 DEMO_EMAIL = "demo@varistore.localhost"
+DEMO_KEY_FILE = "demo-key"  # in the data directory: only the key's hash is in the database (DESIGN.md §3)
+READY_POLL = 0.1  # seconds between looks at whether the API and the gateway answer
 
 
-async def _demo_key(conn: asyncpg.Connection, max_variables: int) -> str:
-    """A fresh key for the demo account, created confirmed on first use (`serve --demo`)."""
+async def _demo_key(conn: asyncpg.Connection, max_variables: int, kept: Path) -> str:
+    """The demo account's key: the one kept in `kept` while it still opens the account, else a new one, kept
+    there (the account is created, confirmed, the first time). Firmware flashed with it keeps working."""
+    key = kept.read_text().strip() if kept.exists() else ""
+    if key and await db_accounts.has_key(conn, DEMO_EMAIL, key_hash(key)):
+        return key
     key = new_key()
     if await db_accounts.update_key(conn, DEMO_EMAIL, key_hash(key)) is None:
         await db_accounts.insert_account(conn, DEMO_EMAIL, None, key_hash(key), True, max_variables)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    with os.fdopen(os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+        os.fchmod(file.fileno(), 0o600)  # a file kept from before keeps its mode otherwise
+        file.write(key + "\n")
     return key
+
+
+_direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # http_proxy is not for 127.0.0.1
+
+
+def _answers(url: str) -> bool:
+    try:
+        with _direct.open(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _announce_when_ready(urls: list[str], lines: list[str]) -> None:
+    """Print `lines` once every one of `urls` answers 200; in a thread that dies with serve."""
+
+    def wait_then_print() -> None:
+        while not all(map(_answers, urls)):
+            threading.Event().wait(READY_POLL)
+        print("\n".join(lines), flush=True)
+
+    threading.Thread(target=wait_then_print, name="ready", daemon=True).start()
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     host, port = args.host or settings.host, settings.port if args.port is None else args.port
     gateway_port = settings.gateway_port if args.gateway_port is None else args.gateway_port
     url = migrated_url(settings)
+    api, gateway = base_url(host, port), base_url(host, gateway_port)
+    ws = gateway.replace("http://", "ws://", 1) + "ws"
+    lines = [f"Varistore is ready: the API at {api}, WebSocket at {ws}"]
     if args.demo:
-        key = _run_on(url, lambda conn: _demo_key(conn, settings.plan.max_variables))
-        print(f"Demo account {DEMO_EMAIL}, API key {key}. Try:")
-        print(f"  curl '{base_url(host, port)}?key={key}&action=create&type=float&name=Temperature'")
-        ws = base_url(host, gateway_port).replace("http://", "ws://", 1)
-        print(f"and watch for changes at {ws}ws (send `key {key}`, then `ping` every 10 s)", flush=True)
+        kept = settings.data_dir.resolve() / DEMO_KEY_FILE
+        key = _run_on(url, lambda conn: _demo_key(conn, settings.plan.max_variables, kept))
+        lines += [
+            f"Demo account {DEMO_EMAIL}, API key {key} (kept in {kept}: the same after a restart). Try:",
+            f"  curl '{api}?key={key}&action=create&type=float&name=Temperature'",
+            f"and watch for changes at {ws} (send `key {key}`, then `ping` every 10 s)",
+        ]
+    _announce_when_ready([f"{api}healthz", f"{gateway}healthz"], lines)
     # The children get the database's URL rather than joining the embedded server, which this
     # process owns and stops last.
     env = {**os.environ, "DATABASE_URL": url}
@@ -127,43 +213,76 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
     from migrations import upgrade
 
-    upgrade(database_url(settings), args.revision)
+    try:
+        upgrade(_reachable(database_url(settings)), args.revision)
+    except CommandError as exc:  # an unknown revision
+        _fail(f"cannot migrate to {args.revision!r}: {exc}")
     print(f"migrated to {args.revision}")
 
 
 def cmd_account_create(settings: Settings, args: argparse.Namespace) -> None:
+    try:
+        email = checked_email(args.email)
+    except InvalidEmail as exc:
+        _fail(f"not an email address: {args.email!r}: {exc}")
     key = new_key()
     password = hash_password(args.password) if args.password else None
 
     async def work(conn: asyncpg.Connection) -> None:
         try:
             await db_accounts.insert_account(
-                conn, args.email, password, key_hash(key), args.confirmed, settings.plan.max_variables
+                conn, email, password, key_hash(key), args.confirmed, settings.plan.max_variables
             )
         except asyncpg.UniqueViolationError:
-            _fail(f"an account with the email {args.email} exists")
+            _fail(f"an account with the email {email} exists")
 
     _with_connection(settings, work)
-    print(f"created account {args.email}{'' if args.confirmed else ' (unconfirmed)'}; its API key:")
+    print(f"created account {email}{'' if args.confirmed else ' (unconfirmed)'}; its API key:")
     print(key)
 
 
-def cmd_account_set(settings: Settings, args: argparse.Namespace) -> None:
-    async def work(conn: asyncpg.Connection) -> db_accounts.Account | None:
-        return await db_accounts.update_flags(
-            conn,
-            args.email,
-            confirmed=True if args.confirmed else None,
-            locked=args.locked,
-            transfers_enabled=args.transfers,
-            banned=args.banned,
-            max_variables=args.max_variables,
-        )
+# What `account set` can change, and how it names each when it says what changed.
+_FLAGS = {
+    "confirmed": "confirmed",
+    "locked": "locked",
+    "transfers_enabled": "transfers",
+    "banned": "banned",
+    "max_variables": "max variables",
+}
 
-    account = _with_connection(settings, work)
-    if account is None:
+
+def _shown(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def cmd_account_set(settings: Settings, args: argparse.Namespace) -> None:
+    async def work(conn: asyncpg.Connection) -> tuple[db_accounts.Account, db_accounts.Account] | None:
+        async with conn.transaction():
+            before = await db_accounts.select_by_email(conn, args.email, for_update=True)
+            if before is None:
+                return None
+            after = await db_accounts.update_flags(
+                conn,
+                args.email,
+                confirmed=args.confirmed,
+                locked=args.locked,
+                transfers_enabled=args.transfers,
+                banned=args.banned,
+                max_variables=args.max_variables,
+            )
+            assert after is not None  # the row is locked
+            return before, after
+
+    changed = _with_connection(settings, work)
+    if changed is None:
         _fail(f"no account with the email {args.email}")
-    print(account)
+    before, after = changed
+    changes = [
+        f"{name} {_shown(getattr(before, field))} -> {_shown(getattr(after, field))}"
+        for field, name in _FLAGS.items()
+        if getattr(before, field) != getattr(after, field)
+    ]
+    print(f"{after.email}: {', '.join(changes) or 'nothing changed'}")
 
 
 def cmd_account_regenerate_key(settings: Settings, args: argparse.Namespace) -> None:
@@ -189,49 +308,73 @@ def cmd_unban_ip(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="varistore", description="A variable store that speaks the VariPass API.")
-    verbs = parser.add_subparsers(dest="verb", required=True)
+    parser = argparse.ArgumentParser(
+        prog="varistore",
+        description="A variable store that speaks the VariPass API. The database is DATABASE_URL's, or the "
+        "embedded PostgreSQL in VARISTORE_DATA (default ./.varistore); every command says which on stderr.",
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND", help="what to do")
 
     for name, func, text in (
         ("serve", cmd_serve, "database (if embedded), migrations, the API and the gateway, in the foreground"),
         ("api", cmd_api, "the HTTP API alone"),
         ("gateway", cmd_gateway, "the WebSocket gateway alone"),
     ):
-        verb = verbs.add_parser(name, help=text)
-        verb.add_argument("--host")
-        verb.add_argument("--port", type=int)
+        verb = verbs.add_parser(name, help=text, description=text)
+        verb.add_argument("--host", help="the address to listen on (default VARISTORE_HOST, 127.0.0.1)")
+        verb.add_argument("--port", type=int, help="the port to listen on (default VARISTORE_PORT, 8000)")
         verb.set_defaults(func=func)
         if name == "serve":
             verb.add_argument("--gateway-port", type=int, help="the WebSocket gateway's port (default 8001)")
-            verb.add_argument("--demo", action="store_true", help="ensure a demo account and print a curl line")
+            verb.add_argument(
+                "--demo",
+                action="store_true",
+                help=f"make sure a demo account exists and print its key (kept in VARISTORE_DATA/{DEMO_KEY_FILE}, "
+                "the same after a restart) with a curl line to try",
+            )
 
-    migrate = verbs.add_parser("migrate", help="migrate the database schema")
-    migrate.add_argument("revision", nargs="?", default="head")
+    migrate = verbs.add_parser("migrate", help="migrate the database schema", description="migrate the schema")
+    migrate.add_argument("revision", nargs="?", default="head", help="the revision to migrate to (default head)")
     migrate.set_defaults(func=cmd_migrate)
 
-    account = verbs.add_parser("account", help="manage accounts").add_subparsers(dest="account_verb", required=True)
+    account = verbs.add_parser("account", help="manage accounts").add_subparsers(
+        dest="account_verb", required=True, metavar="COMMAND", help="what to do to an account"
+    )
     create = account.add_parser("create", help="create an account; prints its API key on the last line")
-    create.add_argument("--email", required=True)
-    create.add_argument("--password")
-    create.add_argument("--confirmed", action="store_true")
+    create.add_argument("--email", required=True, help="the account's email address (unique, any case)")
+    create.add_argument("--password", help="a password for the dashboard (stored as an argon2 hash)")
+    create.add_argument(
+        "--confirmed", action="store_true", help="confirmed at once (else the API answers error_unconfirmed)"
+    )
     create.set_defaults(func=cmd_account_create)
 
-    change = account.add_parser("set", help="change an account's flags and limits")
-    change.add_argument("email")
-    change.add_argument("--confirmed", action="store_true")
-    change.add_argument("--locked", type=_flag)
-    change.add_argument("--transfers", type=_flag)
-    change.add_argument("--banned", type=_flag)
-    change.add_argument("--max-variables", type=int)
+    change = account.add_parser("set", help="change an account's flags and limits; prints what changed")
+    change.add_argument("email", help="the account's email address (any case)")
+    # --confirmed alone means true, as it always has; false unconfirms.
+    change.add_argument(
+        "--confirmed",
+        type=_flag,
+        nargs="?",
+        const=True,
+        metavar="true|false",
+        help="confirmed (alone: true); false unconfirms",
+    )
+    for flag, text in (
+        ("--locked", "locked: no variable can be created, edited or deleted"),
+        ("--transfers", "whether others may transfer variables to this account"),
+        ("--banned", "banned: every request with its key answers error_banned"),
+    ):
+        change.add_argument(flag, type=_flag, metavar="true|false", help=text)
+    change.add_argument("--max-variables", type=int, metavar="N", help="how many variables the account may have")
     change.set_defaults(func=cmd_account_set)
 
     regenerate = account.add_parser("regenerate-key", help="replace an account's API key; prints the new one")
-    regenerate.add_argument("email")
+    regenerate.add_argument("email", help="the account's email address (any case)")
     regenerate.set_defaults(func=cmd_account_regenerate_key)
 
     for name, func in (("ban-ip", cmd_ban_ip), ("unban-ip", cmd_unban_ip)):
         verb = verbs.add_parser(name, help=f"{name.split('-')[0]} an IP address")
-        verb.add_argument("ip", type=_ip)
+        verb.add_argument("ip", type=_ip, help="an IPv4 or IPv6 address")
         verb.set_defaults(func=func)
     return parser
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import json
 import logging
@@ -72,6 +73,11 @@ class Gateway:
         if path != PATH:
             return connection.respond(404, "Not Found\n")
         return None
+
+    def process_response(self, connection: ServerConnection, request: Request, response: Response) -> Response:
+        # HEAD (monitoring tools probe with it) gets GET's status and headers, Content-Length included, and
+        # no body: websockets would send one, which a keep-alive client would read as the next answer.
+        return dataclasses.replace(response, body=b"") if request.method == "HEAD" else response
 
     async def handle(self, ws: ServerConnection) -> None:
         sock = ws.transport.get_extra_info("socket")
@@ -184,6 +190,7 @@ async def serve_until_stopped(settings: Settings, url: str, host: str, port: int
                         host,
                         port,
                         process_request=gateway.process_request,
+                        process_response=gateway.process_response,
                         max_size=MAX_FRAME,
                         # Compression state costs ~40 kB per socket; `refresh`, `ping` and `ok` gain nothing.
                         compression=None,

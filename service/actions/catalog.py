@@ -30,6 +30,7 @@ class UseCase:
     handler: Handler
     params: type[Params]
     public: bool = False  # may be asked without a key, for a public variable
+    safe: bool = False  # changes nothing, so HTTP's HEAD may ask it too
     # The handler applies the access rule inside its own single statement (the write path, DESIGN.md §4).
     checks_access: bool = False
 
@@ -55,17 +56,17 @@ class UseCase:
 USE_CASES: dict[str, UseCase] = {
     "create": UseCase(variables.create, CreateParams),
     "edit": UseCase(variables.edit, EditParams),
-    "info": UseCase(variables.info, IdParams, public=True),
+    "info": UseCase(variables.info, IdParams, public=True, safe=True),
     "delete": UseCase(variables.delete, IdParams),
     "ordprev": UseCase(variables.ordprev, IdParams),
     "ordnext": UseCase(variables.ordnext, IdParams),
-    "list": UseCase(listing.list_ids, NoParams),
-    "read": UseCase(values.read, IdParams, public=True),
-    "history": UseCase(values.history, IdParams, public=True),
+    "list": UseCase(listing.list_ids, NoParams, safe=True),
+    "read": UseCase(values.read, IdParams, public=True, safe=True),
+    "history": UseCase(values.history, IdParams, public=True, safe=True),
     "write": UseCase(values.write, WriteParams, checks_access=True),
     "toggle": UseCase(values.toggle, IdParams, checks_access=True),
-    "all": UseCase(listing.all_data, NoParams),
-    "latest": UseCase(listing.latest, NoParams),
+    "all": UseCase(listing.all_data, NoParams, safe=True),
+    "latest": UseCase(listing.latest, NoParams, safe=True),
     "transfer": UseCase(transfer.transfer, TransferParams),
-    "graph": UseCase(graph.graph, GraphParams, public=True),
+    "graph": UseCase(graph.graph, GraphParams, public=True, safe=True),
 }

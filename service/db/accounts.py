@@ -129,3 +129,11 @@ async def ban_ip(conn: Connection, ip: str) -> None:
 async def unban_ip(conn: Connection, ip: str) -> int:
     status = await conn.execute("DELETE FROM banned_ips WHERE ip = $1::inet", ip)
     return int(status.split()[-1])
+
+
+async def has_key(conn: Connection, email: str, key_hash: bytes) -> bool:
+    """Whether the account with `email` opens with the key whose hash is `key_hash`."""
+    found = await conn.fetchval(
+        "SELECT EXISTS (SELECT FROM accounts WHERE lower(email) = lower($1) AND key_hash = $2)", email, key_hash
+    )
+    return bool(found)

@@ -147,6 +147,6 @@ async def create_database(url: str, *, min_size: int, max_size: int, deadline: f
     return Database(pool, max_size, deadline)
 
 
-async def connect(url: str) -> asyncpg.Connection[asyncpg.Record]:
-    """A connection of its own, outside the pool (the notifier and the command line)."""
-    return await asyncpg.connect(url)
+async def connect(url: str, timeout: float = 60.0) -> asyncpg.Connection[asyncpg.Record]:
+    """A connection of its own, outside the pool (the notifier and the command line), made within `timeout` s."""
+    return await asyncpg.connect(url, timeout=timeout)

@@ -67,6 +67,12 @@ ACTIONS: dict[str, ActionSpec] = {
 }
 
 
+def changes_nothing(action: str | None) -> bool:
+    """Whether asking `action` can change nothing, so that HEAD may ask it (an unknown one is refused)."""
+    spec = ACTIONS.get(action or "")
+    return spec is None or spec.use_case.safe
+
+
 def answer_of(action: str | None) -> Answer:
     """How errors of this action are written: simple actions answer a bare result string."""
     spec = ACTIONS.get(action) if action else None

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
 
-from tests.harness import scaled
+import pytest
+
+from service.cli import build_parser
+from tests.harness import free_port, scaled
 from tests.support import Api, Db, random_email
 
 
@@ -45,7 +52,7 @@ def test_account_create_duplicate_email_fails_case_insensitively(db_url: str) ->
 def test_account_password_is_stored_as_argon2(db: Db, db_url: str) -> None:
     email = random_email()
     varistore(db_url, "account", "create", "--email", email, "--password", "s3cret")
-    stored = db.fetchval("SELECT password_hash FROM accounts WHERE email = $1", email)
+    stored = db.fetchval("SELECT password_hash FROM accounts WHERE lower(email) = lower($1)", email)
     assert stored.startswith("$argon2") and "s3cret" not in stored
 
 
@@ -75,6 +82,107 @@ def test_account_set_transfers(api: Api, db_url: str) -> None:
 
     varistore(db_url, "account", "set", target_email, "--transfers", "true")
     assert api.call("transfer", sender, id=var, target=target_email) == {"result": "success"}
+
+
+def test_account_set_prints_what_changed(db_url: str) -> None:
+    email = random_email()
+    varistore(db_url, "account", "create", "--email", email)
+    changed = varistore(
+        db_url, "account", "set", email, "--locked", "true", "--max-variables", "5", "--banned", "false"
+    )
+    assert changed.stdout == f"{email.lower()}: locked false -> true, max variables 100 -> 5\n"
+    assert (
+        varistore(db_url, "account", "set", email, "--locked", "true").stdout == f"{email.lower()}: nothing changed\n"
+    )
+
+
+def test_account_set_confirmed_false_unconfirms(api: Api, db_url: str) -> None:
+    email = random_email()
+    key = varistore(db_url, "account", "create", "--email", email, "--confirmed").stdout.split()[-1]
+    assert "confirmed true -> false" in varistore(db_url, "account", "set", email, "--confirmed", "false").stdout
+    assert api.call("list", key) == {"result": "error_unconfirmed"}
+    assert "confirmed false -> true" in varistore(db_url, "account", "set", email, "--confirmed").stdout
+    assert api.call("list", key)["result"] == "success"
+
+
+@pytest.mark.parametrize("email", ["not-an-email", "a@b", "two@@example.com", "sp ace@example.com", ""])
+def test_account_create_invalid_email_refused(db: Db, db_url: str, email: str) -> None:
+    result = varistore(db_url, "account", "create", "--email", email, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"varistore: not an email address: {email!r}") and result.stderr.count("\n") == 1
+    assert db.fetchval("SELECT count(*) FROM accounts WHERE email = $1", email) == 0
+
+
+def test_every_command_names_its_database_first_without_password(db_url: str) -> None:
+    parts = urlsplit(db_url)
+    user = parts.username or "varistore_cli"
+    with_password = parts._replace(netloc=f"{user}:hunter2@{parts.netloc.rpartition('@')[2]}").geturl()
+    result = varistore(with_password, "ban-ip", "192.0.2.1", check=False)
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("varistore: using the database at ") and first.endswith(parts.path)
+    assert "hunter2" not in result.stderr and user not in first
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("nonsense", "varistore: DATABASE_URL is not a PostgreSQL URL"),
+        ("mysql://root:hunter2@127.0.0.1/db", "varistore: DATABASE_URL is not a PostgreSQL URL"),
+        ("postgresql://u:hunter2@127.0.0.1:{port}/db", "varistore: cannot use the database at 127.0.0.1:{port}/db: "),
+    ],
+)
+@pytest.mark.parametrize("command", [["migrate"], ["serve"], ["account", "create", "--email", "a@example.com"]])
+def test_bad_database_url_one_clear_line(url: str, message: str, command: list[str]) -> None:
+    port = str(free_port())  # nothing listens there
+    result = varistore(url.format(port=port), *command, check=False)
+    assert result.returncode == 1
+    assert message.format(port=port) in result.stderr
+    assert "Traceback" not in result.stderr and "hunter2" not in result.stderr
+    assert len(result.stderr.splitlines()) <= 2
+
+
+def test_migrate_unknown_revision_one_clear_line(db_url: str) -> None:
+    result = varistore(db_url, "migrate", "nonexistent-rev", check=False)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        "varistore: cannot migrate to 'nonexistent-rev': Can't locate revision identified by 'nonexistent-rev'"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_every_option_has_help() -> None:
+    def parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+        yield parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for child in action.choices.values():
+                    yield from parsers(child)
+
+    for parser in parsers(build_parser()):
+        for action in parser._actions:
+            assert action.help, (parser.prog, action.dest)
+
+
+def test_data_directory_said_and_a_new_one_warned(tmp_path: Path) -> None:
+    # Issue 9: run from another folder, `account create` silently made a second, empty database.
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "VARISTORE_DATA")}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "service", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=scaled(120),
+        )
+
+    data = tmp_path / ".varistore"
+    first = run("account", "create", "--email", "first@example.com").stderr.splitlines()[0]
+    assert first == f"varistore: no data directory here: making a new one, {data} (VARISTORE_DATA names another)"
+    second = run("account", "set", "first@example.com").stderr.splitlines()[0]
+    assert second == f"varistore: using the database in {data}"
 
 
 def test_account_set_unknown_email_fails(db_url: str) -> None:
