@@ -163,7 +163,7 @@ def history_rows(url: str) -> int:
 
 
 @contextlib.contextmanager
-def running_service(db_url: str, pool_size: int) -> Iterator[tuple[str, int]]:
+def running_service(db_url: str, pool_size: int, flood_limits: bool = True) -> Iterator[tuple[str, int]]:
     """`python -m service api` on `db_url`; yields its base URL and process id."""
     # min = max: every connection is open before the first measure. A session of its own: Ctrl-C
     # reaches only us, and we stop the service before its database.
@@ -173,8 +173,8 @@ def running_service(db_url: str, pool_size: int) -> Iterator[tuple[str, int]]:
         "plan_min_cooldown": COOLDOWN,
         "pool_min_size": pool_size,
         "pool_max_size": pool_size,
-        "limit_per_key": Settings.model_fields["limit_per_key"].default,
-        "limit_per_ip": "1000000/second",
+        "limit_per_key": Settings.model_fields["limit_per_key"].default if flood_limits else "",
+        "limit_per_ip": "1000000/second" if flood_limits else "",
     }
     with running_api(db_url, new_session=True, **settings) as (process, base):  # type: ignore[arg-type]
         yield base, process.pid
