@@ -15,7 +15,6 @@ import logging
 import signal
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from types import FrameType
@@ -74,10 +73,12 @@ class Child:
 class Supervisor:
     def __init__(self, children: list[Child]) -> None:
         self.children = children
-        self._stopping = threading.Event()
+        self._stopping = False
 
     def stop(self, signum: int | None = None, frame: FrameType | None = None) -> None:
-        self._stopping.set()
+        # A signal handler runs between any two bytecodes of the main thread, and a second Ctrl-C may come
+        # while the first one's handler runs: it takes no lock (threading.Event.set here deadlocked, issue 9).
+        self._stopping = True
 
     def run(self) -> int:
         """Run the children until SIGINT or SIGTERM (exit status 0) or a start-up failure (1)."""
@@ -87,8 +88,9 @@ class Supervisor:
         try:
             for child in self.children:
                 child.start()
-            while not self._stopping.wait(POLL_SECONDS):
-                if not all(map(self._watch, self.children)):
+            while not self._stopping:
+                time.sleep(POLL_SECONDS)
+                if not self._stopping and not all(map(self._watch, self.children)):
                     status = 1
                     break
         finally:

@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -139,6 +140,18 @@ def test_serve_embedded_database_cli_shares_it_and_sigterm_stops_everything(serv
     assert f"http://127.0.0.1:{serve.port}/" in output
     assert f"ws://127.0.0.1:{serve.gateway_port}/ws" in output
     assert not healthy(serve.base) and not healthy(serve.gateway_base)
+    eventually(lambda: not _postgres_of(serve.data_dir), 10, "the embedded PostgreSQL stopping")
+
+
+def test_serve_many_ctrl_c_at_once_still_stops_everything(serve: Serve) -> None:
+    # Issue 9: a second signal during the first one's handler deadlocked serve (Event.set in a handler).
+    children = [_child(serve.process, verb) for verb in ("api", "gateway")]
+    pid = serve.process.pid
+    # A storm of SIGINTs for a second, as fast as a process of its own can send them, while serve stops.
+    storm = f"import os, time\nend = time.monotonic() + 1\nwhile time.monotonic() < end:\n    os.kill({pid}, 2)"
+    subprocess.run([sys.executable, "-c", storm], check=False, timeout=scaled(30))
+    assert serve.process.process.wait(scaled(30)) == 0
+    assert all(child is not None and _gone(child) for child in children)
     eventually(lambda: not _postgres_of(serve.data_dir), 10, "the embedded PostgreSQL stopping")
 
 
