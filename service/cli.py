@@ -18,6 +18,7 @@ import asyncpg
 from alembic.util.exc import CommandError
 
 from service import embedded, server
+from service.actions import accounts
 from service.core.emails import InvalidEmail, checked_email
 from service.core.ids import key_hash, new_key
 from service.core.logs import configure_logging
@@ -25,7 +26,6 @@ from service.core.settings import Settings, load_settings
 from service.core.values import parse_flag
 from service.db import accounts as db_accounts
 from service.db.pool import connect
-from service.passwords import hash_password
 from service.server import base_url
 from service.supervisor import Child, Supervisor
 
@@ -138,8 +138,8 @@ async def _demo_key(conn: asyncpg.Connection, max_variables: int, kept: Path) ->
     if key and await db_accounts.has_key(conn, DEMO_EMAIL, key_hash(key)):
         return key
     key = new_key()
-    if await db_accounts.update_key(conn, DEMO_EMAIL, key_hash(key)) is None:
-        await db_accounts.insert_account(conn, DEMO_EMAIL, None, key_hash(key), True, max_variables)
+    if await db_accounts.update_key(conn, DEMO_EMAIL, key) is None:
+        await db_accounts.insert_account(conn, DEMO_EMAIL, None, key, True, max_variables)
     kept.parent.mkdir(parents=True, exist_ok=True)
     with os.fdopen(os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
         os.fchmod(file.fileno(), 0o600)  # a file kept from before keeps its mode otherwise
@@ -175,7 +175,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     url = migrated_url(settings)
     api, gateway = base_url(host, port), base_url(host, gateway_port)
     ws = gateway.replace("http://", "ws://", 1) + "ws"
-    lines = [f"Varistore is ready: the API at {api}, WebSocket at {ws}"]
+    lines = [f"Varistore is ready: the dashboard at {api}app/, the API at {api}, WebSocket at {ws}"]
     if args.demo:
         kept = settings.data_dir.resolve() / DEMO_KEY_FILE
         key = _run_on(url, lambda conn: _demo_key(conn, settings.plan.max_variables, kept))
@@ -186,8 +186,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         ]
     _announce_when_ready([f"{api}healthz", f"{gateway}healthz"], lines)
     # The children get the database's URL rather than joining the embedded server, which this
-    # process owns and stops last.
-    env = {**os.environ, "DATABASE_URL": url}
+    # process owns and stops last; the API, the gateway's port for the pages' live values.
+    env = {**os.environ, "DATABASE_URL": url, "VARISTORE_GATEWAY_PORT": str(gateway_port)}
     command = [sys.executable, "-m", "service"]
     children = [
         Child("the API", [*command, "api", "--host", host, "--port", str(port)], env),
@@ -225,20 +225,18 @@ def cmd_account_create(settings: Settings, args: argparse.Namespace) -> None:
         email = checked_email(args.email)
     except InvalidEmail as exc:
         _fail(f"not an email address: {args.email!r}: {exc}")
-    key = new_key()
-    password = hash_password(args.password) if args.password else None
 
-    async def work(conn: asyncpg.Connection) -> None:
+    async def work(conn: asyncpg.Connection) -> accounts.NewAccount:
         try:
-            await db_accounts.insert_account(
-                conn, email, password, key_hash(key), args.confirmed, settings.plan.max_variables
+            return await accounts.create(
+                conn, email, args.password, confirmed=args.confirmed, max_variables=settings.plan.max_variables
             )
-        except asyncpg.UniqueViolationError:
-            _fail(f"an account with the email {email} exists")
+        except accounts.AccountError as exc:
+            _fail(str(exc))
 
-    _with_connection(settings, work)
+    made = _with_connection(settings, work)
     print(f"created account {email}{'' if args.confirmed else ' (unconfirmed)'}; its API key:")
-    print(key)
+    print(made.key)
 
 
 # What `account set` can change, and how it names each when it says what changed.
@@ -286,15 +284,15 @@ def cmd_account_set(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_account_regenerate_key(settings: Settings, args: argparse.Namespace) -> None:
-    key = new_key()
+    async def work(conn: asyncpg.Connection) -> accounts.NewAccount | None:
+        account = await db_accounts.select_by_email(conn, args.email)
+        return await accounts.regenerate_key(conn, account) if account is not None else None
 
-    async def work(conn: asyncpg.Connection) -> db_accounts.Account | None:
-        return await db_accounts.update_key(conn, args.email, key_hash(key))
-
-    if _with_connection(settings, work) is None:
+    made = _with_connection(settings, work)
+    if made is None:
         _fail(f"no account with the email {args.email}")
     print(f"new API key of {args.email} (the old one no longer works):")
-    print(key)
+    print(made.key)
 
 
 def cmd_ban_ip(settings: Settings, args: argparse.Namespace) -> None:

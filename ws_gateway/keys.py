@@ -14,6 +14,11 @@ from service.core.results import Result, VariPassError
 from service.core.settings import Settings
 from service.db.accounts import select_access
 from service.db.pool import Database, create_database
+from service.db.sessions import take_socket_token
+
+# A dashboard page authenticates with a short-lived token of its session (service/actions/accounts.py),
+# never with the API key; API keys are letters and digits only, so the prefix cannot clash.
+SOCKET_TOKEN_PREFIX = "s."
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -72,8 +77,8 @@ class Keys:
         self._db: Database | None = None
         self._connecting = asyncio.Lock()
 
-    async def account(self, key: str, ip: IPAddress | None) -> int:
-        """The account id the key acts as.
+    async def account(self, key: str, ip: IPAddress | None) -> tuple[int, int | None]:
+        """The account id the key (or a page's socket token) acts as, and the token's session (None for a key).
 
         Raises:
             VariPassError: error_invalid_key, error_banned or error_unconfirmed.
@@ -85,11 +90,18 @@ class Keys:
             # Bounded as a request is (settings.db_deadline): making the pool, then the check.
             async with asyncio.timeout(self._settings.db_deadline):
                 db = await self._database()
+        session_id: int | None = None
         async with db.connection() as conn:
-            access = check_access(await select_access(conn, Actor.by_key(key_hash(key), ip)), public=False)
+            actor = Actor.by_key(key_hash(key), ip)
+            if key.startswith(SOCKET_TOKEN_PREFIX):
+                taken = await take_socket_token(conn, key)
+                if taken is None:
+                    raise VariPassError(Result.ERROR_INVALID_KEY)
+                actor, session_id = Actor.by_account(taken[0], ip), taken[1]
+            access = check_access(await select_access(conn, actor), public=False)
         if access is None:  # only for public requests, which a socket never is
             raise VariPassError(Result.ERROR_INVALID_KEY)
-        return access.account_id
+        return access.account_id, session_id
 
     async def _database(self) -> Database:
         # Made lazily so that the gateway starts, and answers /healthz, while PostgreSQL is down.

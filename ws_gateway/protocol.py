@@ -86,4 +86,6 @@ ACCOUNT_FULL = Close(Code.POLICY, "too many connections for this account")
 GATEWAY_FULL = Close(Code.TRY_AGAIN_LATER, "too many connections")
 AUTH_TIMEOUT = Close(Code.POLICY, "no `key <key>` in time")
 IDLE_TIMEOUT = Close(Code.POLICY, "no `ping` in time")
+# The account's key changed, the account was deleted, or the page's session ended.
+REVOKED = Close(Code.POLICY, "access revoked", text=Result.ERROR_INVALID_KEY.value)
 DATABASE_DOWN = Close(Code.INTERNAL_ERROR, "key check unavailable", text=Result.ERROR_DB.value)

@@ -46,11 +46,24 @@ async def send_within(ws: ServerConnection, text: str, timeout: float) -> bool:
 class Client:
     """One authenticated socket and its single-slot pending `refresh`."""
 
-    __slots__ = ("ws", "account_id", "_send_timeout", "_greeted", "_pending", "_next_at", "_timer", "_sender")
+    __slots__ = (
+        "ws",
+        "account_id",
+        "session_id",
+        "_send_timeout",
+        "_greeted",
+        "_pending",
+        "_next_at",
+        "_timer",
+        "_sender",
+    )
 
-    def __init__(self, ws: ServerConnection, account_id: int, send_timeout: float) -> None:
+    def __init__(
+        self, ws: ServerConnection, account_id: int, *, send_timeout: float, session_id: int | None = None
+    ) -> None:
         self.ws = ws
         self.account_id = account_id
+        self.session_id = session_id  # a dashboard page's session; None for a socket opened with the API key
         self._send_timeout = send_timeout
         self._greeted = False  # `ok` sent: until then a refresh waits, so that `ok` comes first
         self._pending = False
@@ -134,12 +147,12 @@ class Registry:
         """Count an admitted socket out."""
         self.connections -= 1
 
-    def add(self, ws: ServerConnection, account_id: int) -> Client | None:
+    def add(self, ws: ServerConnection, account_id: int, session_id: int | None = None) -> Client | None:
         """Register an authenticated socket; None when its account already has the most allowed."""
         clients = self._accounts.setdefault(account_id, set())
         if len(clients) >= self.max_per_account:
             return None
-        client = Client(ws, account_id, self.send_timeout)
+        client = Client(ws, account_id, send_timeout=self.send_timeout, session_id=session_id)
         clients.add(client)
         return client
 
@@ -159,6 +172,11 @@ class Registry:
         for account_id in account_ids:
             for client in self._accounts.get(account_id, ()):
                 client.refresh()
+
+    def revoked(self, account_id: int, session_id: int | None) -> list[Client]:
+        """The sockets a revocation closes: the account's all (None), or those of one dashboard session."""
+        clients = self._accounts.get(account_id, ())
+        return [c for c in clients if session_id is None or c.session_id == session_id]
 
     def refresh_all(self) -> None:
         """Refresh every socket: after the listener reconnects, any change may have been missed."""

@@ -18,7 +18,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from service.core.changes import Change
+from service.core.changes import Change, ChangeKind
 from service.core.logs import configure_logging
 from service.core.results import VariPassError
 from service.core.settings import Settings
@@ -58,11 +58,19 @@ class Gateway:
             send_timeout=settings.ws_send_timeout,
         )
         self.keys = Keys(settings, url)
+        self._closing: set[asyncio.Task[None]] = set()  # revoked sockets being closed
         self.listener = Listener(url, self._changed, self.registry.refresh_all)
 
     def _changed(self, changes: list[Change]) -> None:
         # VariPass clients get the one word `refresh` whatever changed (DESIGN.md §7).
-        self.registry.refresh({change.account_id for change in changes})
+        self.registry.refresh({change.account_id for change in changes if change.kind is not ChangeKind.REVOKED})
+        for change in changes:
+            if change.kind is ChangeKind.REVOKED:
+                session_id = change.value if isinstance(change.value, int) else None
+                for client in self.registry.revoked(change.account_id, session_id):
+                    closing = asyncio.create_task(_close(client.ws, protocol.REVOKED, self.settings.ws_send_timeout))
+                    self._closing.add(closing)
+                    closing.add_done_callback(self._closing.discard)
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path
@@ -87,16 +95,16 @@ class Gateway:
             await _close(ws, protocol.GATEWAY_FULL, self.settings.ws_send_timeout)
             return
         try:
-            account_id = await self._authenticate(ws)
-            if account_id is not None:
-                await self._serve(ws, account_id)
+            who = await self._authenticate(ws)
+            if who is not None:
+                await self._serve(ws, *who)
         except ConnectionClosed:
             pass
         finally:
             self.registry.leave()
 
-    async def _authenticate(self, ws: ServerConnection) -> int | None:
-        """Read messages until a key is accepted (its account id) or the socket is closed (None)."""
+    async def _authenticate(self, ws: ServerConnection) -> tuple[int, int | None] | None:
+        """Read messages until a key is accepted (its account id and session) or the socket is closed (None)."""
         timeout = self.settings.ws_send_timeout
         try:
             async with asyncio.timeout(self.settings.ws_auth_timeout):
@@ -107,7 +115,7 @@ class Gateway:
                             return None
                     elif isinstance(action, Authenticate):
                         verdict = await self._check(ws, action.key)
-                        if isinstance(verdict, int):
+                        if not isinstance(verdict, Close):
                             return verdict
                         await _close(ws, verdict, timeout)
                         return None
@@ -118,7 +126,7 @@ class Gateway:
             await _close(ws, protocol.AUTH_TIMEOUT, timeout)
             return None
 
-    async def _check(self, ws: ServerConnection, key: str) -> int | Close:
+    async def _check(self, ws: ServerConnection, key: str) -> tuple[int, int | None] | Close:
         peer = ws.remote_address[0] if ws.remote_address else None
         headers = ws.request.headers if ws.request is not None else Headers()
         ip = client_ip(peer, headers, self.settings.forwarded_allow_ips)
@@ -130,9 +138,9 @@ class Gateway:
             log.warning("cannot check a key: %s", exc)
             return protocol.DATABASE_DOWN
 
-    async def _serve(self, ws: ServerConnection, account_id: int) -> None:
+    async def _serve(self, ws: ServerConnection, account_id: int, session_id: int | None = None) -> None:
         timeout = self.settings.ws_send_timeout
-        client = self.registry.add(ws, account_id)
+        client = self.registry.add(ws, account_id, session_id)
         if client is None:
             await _close(ws, protocol.ACCOUNT_FULL, timeout)
             return

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from pydantic import ValidationError
 
 from service.actions import graph, listing, transfer, values, variables
 from service.actions.context import Ctx, Outcome, Services
@@ -17,6 +19,7 @@ from service.actions.params import (
     Params,
     TransferParams,
     WriteParams,
+    present,
 )
 from service.core.access import Actor, check_access
 from service.core.results import Result, VariPassError
@@ -51,6 +54,17 @@ class UseCase:
             if params is None:
                 raise VariPassError(Result.ERROR_INVALID_PARAMETERS)
             return await self.handler(Ctx(conn, actor, access, services, cached_tags), params)
+
+    async def perform_fields(
+        self, services: Services, actor: Actor, fields: Mapping[str, Any], *, cached_tags: str | None = None
+    ) -> Outcome[Any]:
+        """`perform` with the parameters as a front door received them (text from a query or a form,
+        or typed JSON); those that do not validate answer error_invalid_parameters in check order."""
+        try:
+            params: Params | None = self.params.model_validate(present(dict(fields)))
+        except ValidationError:
+            params = None
+        return await self.perform(services, actor, params, cached_tags=cached_tags)
 
 
 USE_CASES: dict[str, UseCase] = {

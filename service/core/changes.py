@@ -6,7 +6,8 @@ them here and tells the sockets of each changed account `refresh`. Later consume
 webhooks) read the same feed and get what changed, not just whose.
 
 A payload is a compact JSON array of changes, each `[account_id, variable_id, kind]`, with the
-value and its Unix time appended for a write: `[[3,"a1B2c3D4","written",25.3,1764781200]]`.
+value and its Unix time appended for a write: `[[3,"a1B2c3D4","written",25.3,1764781200]]`, and
+a session id, if one, for a revocation: `[[3,"","revoked",17]]`.
 PostgreSQL refuses payloads of 8,000 bytes and more, so `payloads` splits a batch to fit; one
 change always fits (a string value holds at most 1,024 characters, 6 bytes each when escaped).
 """
@@ -35,6 +36,9 @@ class ChangeKind(StrEnum):
     WRITTEN = "written"  # write, swrite, toggle, stoggle
     TRANSFERRED_OUT = "transferred_out"  # the variable left this account
     TRANSFERRED_IN = "transferred_in"  # the variable arrived in this account
+    # The account's key changed or it was deleted (value None: every socket of it closes), or one
+    # dashboard session ended (value: the session's id, whose sockets close). variable_id is "".
+    REVOKED = "revoked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +46,7 @@ class Change:
     account_id: int
     variable_id: str
     kind: ChangeKind
-    # For WRITTEN: the value now stored and its time (whole Unix seconds).
+    # For WRITTEN: the value now stored and its time (whole Unix seconds); for REVOKED, a session id or None.
     value: Value | None = None
     time: int | None = None
 
@@ -61,6 +65,8 @@ def _item(change: Change) -> list[object]:
     item: list[object] = [change.account_id, change.variable_id, change.kind.value]
     if change.kind is ChangeKind.WRITTEN:
         item += [change.value, change.time]
+    elif change.kind is ChangeKind.REVOKED and change.value is not None:
+        item.append(change.value)
     return item
 
 
@@ -89,6 +95,10 @@ def _change(item: object) -> Change | None:
     account_id, variable_id, kind, *rest = item
     if type(account_id) is not int or not isinstance(variable_id, str) or kind not in ChangeKind.__members__.values():
         return None
+    if kind == ChangeKind.REVOKED:
+        if rest and (len(rest) != 1 or type(rest[0]) is not int):
+            return None
+        return Change(account_id, variable_id, ChangeKind.REVOKED, rest[0] if rest else None)
     if kind != ChangeKind.WRITTEN:
         return Change(account_id, variable_id, ChangeKind(kind))
     if len(rest) != 2 or not isinstance(rest[0], int | float | bool | str) or type(rest[1]) is not int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -72,6 +73,21 @@ class Settings(BaseSettings):
     access_log: bool = False
     # Proxies whose X-Forwarded-For is believed: the banned-IP check needs the real client.
     forwarded_allow_ips: str = "127.0.0.1"
+    # The dashboard (service/web/) and its emails.
+    public_url: str = ""  # the base URL put in emailed links, e.g. https://varistore.example; empty: the request's
+    # The WebSocket the pages listen on, e.g. wss://varistore.example/ws; empty: the page's host at gateway_port.
+    gateway_url: str = ""
+    session_days: int = Field(30, ge=1)  # a session not used for this long ends
+    token_minutes: int = Field(60 * 24, ge=1)  # confirmation and reset links expire after this long
+    limit_per_ip_accounts: str = "10/minute;100/hour"  # log-in, sign-up and reset, per client address
+    limit_per_account: str = "5/minute;30/hour"  # log-in and reset, per email address
+    smtp_host: str = ""  # empty: emails are written to the log instead of sent
+    smtp_port: int = Field(0, ge=0, le=65535)  # 0: 25, 587 with starttls, 465 with tls
+    smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_user: str = ""
+    smtp_password: SecretStr | None = None
+    smtp_timeout: float = Field(10.0, gt=0)
+    mail_from: str = "Varistore <varistore@localhost>"
     plan: Plan = Field(default_factory=Plan)
 
 

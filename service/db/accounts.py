@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from asyncpg import Record
 
 from service.core.access import ACCESS_COLUMNS, BY_ACCOUNT, BY_KEY, Actor
+from service.core.ids import key_hash
 from service.db.pool import Connection
+
+KEY_PREFIX_LENGTH = 4  # of a key, what an account shows once the key was shown in full
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +22,8 @@ class Account:
     locked: bool
     transfers_enabled: bool
     max_variables: int
+    key_prefix: str
+    password_hash: str | None
 
 
 def _access_sql(who: str) -> str:
@@ -30,7 +35,7 @@ def _access_sql(who: str) -> str:
 ACCESS_BY_KEY_SQL = _access_sql(BY_KEY)
 ACCESS_BY_ACCOUNT_SQL = _access_sql(BY_ACCOUNT)
 
-_COLUMNS = "id, email, confirmed, banned, locked, transfers_enabled, max_variables"
+_COLUMNS = "id, email, confirmed, banned, locked, transfers_enabled, max_variables, key_prefix, password_hash"
 
 
 def _account(row: Record | None) -> Account | None:
@@ -48,20 +53,21 @@ async def insert_account(
     conn: Connection,
     email: str,
     password_hash: str | None,
-    key_hash: bytes,
+    key: str,
     confirmed: bool,
     max_variables: int,
 ) -> Account:
     """Raises asyncpg.UniqueViolationError when the email is taken."""
     row = await conn.fetchrow(
         f"""
-        INSERT INTO accounts (email, password_hash, key_hash, confirmed, max_variables)
-        VALUES ($1, $2, $3, $4, $5)
+        INSERT INTO accounts (email, password_hash, key_hash, key_prefix, confirmed, max_variables)
+        VALUES ($1, $2, $3, $4, $5, $6)
         RETURNING {_COLUMNS}
         """,
         email,
         password_hash,
-        key_hash,
+        key_hash(key),
+        key[:KEY_PREFIX_LENGTH],
         confirmed,
         max_variables,
     )
@@ -113,13 +119,43 @@ async def update_flags(
     return _account(row)
 
 
-async def update_key(conn: Connection, email: str, key_hash: bytes) -> Account | None:
+async def select_account(conn: Connection, account_id: int) -> Account | None:
+    return _account(await conn.fetchrow(f"SELECT {_COLUMNS} FROM accounts WHERE id = $1", account_id))
+
+
+async def update_key(conn: Connection, email: str, key: str) -> Account | None:
     row = await conn.fetchrow(
-        f"UPDATE accounts SET key_hash = $2 WHERE lower(email) = lower($1) RETURNING {_COLUMNS}",
+        f"UPDATE accounts SET key_hash = $2, key_prefix = $3 WHERE lower(email) = lower($1) RETURNING {_COLUMNS}",
         email,
-        key_hash,
+        key_hash(key),
+        key[:KEY_PREFIX_LENGTH],
     )
     return _account(row)
+
+
+async def update_password(conn: Connection, account_id: int, password_hash: str, *, confirm: bool = False) -> None:
+    """Replace the password hash; `confirm` also marks the email confirmed (a reset link proved it)."""
+    await conn.execute(
+        "UPDATE accounts SET password_hash = $2, confirmed = confirmed OR $3 WHERE id = $1",
+        account_id,
+        password_hash,
+        confirm,
+    )
+
+
+async def update_email(conn: Connection, account_id: int, email: str) -> Account | None:
+    """Raises asyncpg.UniqueViolationError when another account has the email."""
+    row = await conn.fetchrow(f"UPDATE accounts SET email = $2 WHERE id = $1 RETURNING {_COLUMNS}", account_id, email)
+    return _account(row)
+
+
+async def delete_account(conn: Connection, account_id: int) -> bool:
+    """The account and everything it owns; history and the id directory have no foreign key (DESIGN.md §4)."""
+    async with conn.transaction():
+        await conn.execute("DELETE FROM history WHERE account_id = $1", account_id)
+        await conn.execute("DELETE FROM variable_ids WHERE account_id = $1", account_id)
+        status = await conn.execute("DELETE FROM accounts WHERE id = $1", account_id)
+    return status != "DELETE 0"
 
 
 async def ban_ip(conn: Connection, ip: str) -> None:

@@ -41,6 +41,19 @@ async def select_history(conn: Connection, variable: Variable) -> list[Point]:
     return _latest(variable) + [Point(stored_value(r, variable.type), int(r["time"].timestamp())) for r in rows]
 
 
+async def select_recent(conn: Connection, variable: Variable, limit: int) -> list[Point]:
+    """The newest `limit` points of select_history, from the index alone."""
+    rows = await conn.fetch(
+        _OLDER.format(only_one="AND h.variable_id = $2").replace("ORDER BY h.variable_id, h.time DESC", "")
+        + " ORDER BY h.time DESC LIMIT $3",
+        variable.account_id,
+        variable.id,
+        limit,
+    )
+    points = _latest(variable) + [Point(stored_value(r, variable.type), int(r["time"].timestamp())) for r in rows]
+    return points[:limit]
+
+
 async def select_oldest(conn: Connection, variable: Variable) -> int | None:
     """The time of the oldest point select_history would return (None: no points), from the index."""
     oldest = await conn.fetchval(

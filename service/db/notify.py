@@ -23,6 +23,16 @@ GATHER_SECONDS = 0.005
 log = logging.getLogger(__name__)
 
 
+async def notify_in_transaction(conn: Connection, changes: Iterable[Change]) -> None:
+    """Announce `changes` when the caller's transaction commits, and never if it does not.
+
+    For the rare changes that must not be lost to a crash after the commit (a revoked key must close
+    its sockets), at the price of the serialised commit the Notifier avoids for writes.
+    """
+    for payload in payloads(coalesce(changes)):
+        await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+
+
 class Notifier:
     """Gathers the changes of committed actions and sends them as soon as the connection is free."""
 

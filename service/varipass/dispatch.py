@@ -10,11 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from service.actions.catalog import USE_CASES, UseCase
 from service.actions.context import Outcome, Services
-from service.actions.params import Params, present
+from service.actions.params import Params
 from service.core.access import Actor
 from service.core.ids import key_hash
 from service.core.results import Result, VariPassError
@@ -95,9 +93,5 @@ def action_of(raw: RawRequest) -> ActionSpec:
 
 async def dispatch(spec: ActionSpec, raw: RawRequest, services: Services) -> Outcome[Any]:
     """Run the request's use case as the party its key names (or nobody, without a key)."""
-    try:
-        params: Params | None = spec.params.model_validate(present(raw.fields))
-    except ValidationError:
-        params = None
     actor = Actor.public(raw.client_ip) if raw.key is None else Actor.by_key(key_hash(raw.key), raw.client_ip)
-    return await spec.use_case.perform(services, actor, params, cached_tags=raw.if_none_match)
+    return await spec.use_case.perform_fields(services, actor, raw.fields, cached_tags=raw.if_none_match)

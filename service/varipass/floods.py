@@ -58,11 +58,6 @@ STORAGE_RETRY_SECONDS = 1.0
 Checks = Sequence[tuple[Sequence[RateLimitItem], tuple[str, str]]]
 
 
-def _limits(text: str) -> tuple[RateLimitItem, ...]:
-    # "25/second;600/minute"; empty turns the limit off. A malformed one raises ValueError at startup.
-    return tuple(parse_many(text)) if text.strip() else ()
-
-
 class LocalCounters(Storage):
     """Fixed-window counters in this process's memory, for the event loop's thread alone.
 
@@ -138,6 +133,55 @@ def ip_identity(ip: IPAddress) -> str:
     return str(ip)
 
 
+class Counters:
+    """Fixed-window counts of identities against limits, in `storage_uri` (memory://, redis://…).
+
+    Args:
+        offload: check on a thread (default: unless the storage is this process's memory).
+    """
+
+    def __init__(self, storage_uri: str, *, offload: bool | None = None) -> None:
+        self._local: LocalCounters | None = None
+        self._strategy: RateLimiter
+        if urlsplit(storage_uri).scheme == "memory":
+            self._local = LocalCounters()
+            self._strategy = FixedWindowRateLimiter(self._local)
+        else:
+            self._strategy = Limiter(get_remote_address, strategy="fixed-window", storage_uri=storage_uri).limiter
+        self._offload = self._local is None if offload is None else offload
+        self._retry_at = 0.0  # monotonic time before which a failed storage is not asked
+
+    async def refusal(self, checks: Checks) -> float | None:
+        """Count one request against each of `checks`: when the first spent limit renews (Unix time),
+        or None when every limit admits the request."""
+        return await asyncio.to_thread(self._refusal, checks) if self._offload else self._refusal(checks)
+
+    def _refusal(self, checks: Checks) -> float | None:
+        if self._local is not None:
+            return self._local.refusal(checks)
+        if self._retry_at and time.monotonic() < self._retry_at:
+            return None
+        try:
+            for items, identity in checks:
+                for item in items:
+                    if not self._strategy.hit(item, *identity):
+                        return self._strategy.get_window_stats(item, *identity).reset_time
+        except self._strategy.storage.base_exceptions as exc:  # e.g. redis' ConnectionError
+            if not self._retry_at:
+                log.warning("flood limits unchecked while their storage fails: %r", exc)
+            self._retry_at = time.monotonic() + STORAGE_RETRY_SECONDS
+            return None
+        if self._retry_at:
+            log.warning("flood limits checked again: their storage answers")
+            self._retry_at = 0.0
+        return None
+
+
+def limits_of(text: str) -> tuple[RateLimitItem, ...]:
+    """Limits in the `limits` notation ("25/second;600/minute"); empty for none. Raises ValueError."""
+    return tuple(parse_many(text)) if text.strip() else ()
+
+
 class FloodLimits:
     """Counts each request against the limit of its client address, then of its API key.
 
@@ -158,17 +202,9 @@ class FloodLimits:
         hold: float = 0.0,
         offload: bool | None = None,
     ) -> None:
-        self.per_key, self.per_ip = _limits(per_key), _limits(per_ip)
+        self.per_key, self.per_ip = limits_of(per_key), limits_of(per_ip)
         self.hold = hold
-        self._strategy: RateLimiter | None = None
-        self._local: LocalCounters | None = None
-        if (self.per_key or self.per_ip) and urlsplit(storage_uri).scheme == "memory":
-            self._local = LocalCounters()
-            self._strategy = FixedWindowRateLimiter(self._local)
-        elif self.per_key or self.per_ip:
-            self._strategy = Limiter(get_remote_address, strategy="fixed-window", storage_uri=storage_uri).limiter
-        self._offload = (self._strategy is not None and self._local is None) if offload is None else offload
-        self._retry_at = 0.0  # monotonic time before which a failed storage is not asked
+        self._counters = Counters(storage_uri, offload=offload) if self.per_key or self.per_ip else None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FloodLimits:
@@ -181,7 +217,7 @@ class FloodLimits:
             VariPassError: error_cooldown with HTTP 429 and Retry-After (whole seconds, at least 1)
                 when either limit is spent, once the hold is over.
         """
-        if self._strategy is None:
+        if self._counters is None:
             return
         checks: list[tuple[Sequence[RateLimitItem], tuple[str, str]]] = []
         # The address first: a request it refuses does not spend the key's allowance, which a
@@ -191,31 +227,9 @@ class FloodLimits:
         if self.per_key and key is not None:
             # The key's hash, never the key: a shared storage (redis) is no place for secrets.
             checks.append((self.per_key, ("key", key_hash(key).hex())))
-        renewal = await asyncio.to_thread(self._refusal, checks) if self._offload else self._refusal(checks)
+        renewal = await self._counters.refusal(checks)
         if renewal is not None:
             if self.hold:
                 await asyncio.sleep(self.hold * random.uniform(0.5, 1.5))
             retry_after = max(1, math.ceil(renewal - time.time()))
             raise VariPassError(Result.ERROR_COOLDOWN, status=429, headers={"Retry-After": str(retry_after)})
-
-    def _refusal(self, checks: Checks) -> float | None:
-        """When the first spent limit renews (Unix time), or None when every limit admits the request."""
-        if self._local is not None:
-            return self._local.refusal(checks)
-        assert self._strategy is not None
-        if self._retry_at and time.monotonic() < self._retry_at:
-            return None
-        try:
-            for items, identity in checks:
-                for item in items:
-                    if not self._strategy.hit(item, *identity):
-                        return self._strategy.get_window_stats(item, *identity).reset_time
-        except self._strategy.storage.base_exceptions as exc:  # e.g. redis' ConnectionError
-            if not self._retry_at:
-                log.warning("flood limits unchecked while their storage fails: %r", exc)
-            self._retry_at = time.monotonic() + STORAGE_RETRY_SECONDS
-            return None
-        if self._retry_at:
-            log.warning("flood limits checked again: their storage answers")
-            self._retry_at = 0.0
-        return None

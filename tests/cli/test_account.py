@@ -37,7 +37,9 @@ def test_account_create_prints_key_on_last_line(api: Api, db_url: str) -> None:
 
 
 def test_account_create_unconfirmed_by_default(api: Api, db_url: str) -> None:
-    key = varistore(db_url, "account", "create", "--email", random_email(), "--password", "pw").stdout.split()[-1]
+    key = varistore(
+        db_url, "account", "create", "--email", random_email(), "--password", "pw-long-enough"
+    ).stdout.split()[-1]
     assert api.call("list", key) == {"result": "error_unconfirmed"}
 
 
@@ -51,9 +53,17 @@ def test_account_create_duplicate_email_fails_case_insensitively(db_url: str) ->
 
 def test_account_password_is_stored_as_argon2(db: Db, db_url: str) -> None:
     email = random_email()
-    varistore(db_url, "account", "create", "--email", email, "--password", "s3cret")
+    varistore(db_url, "account", "create", "--email", email, "--password", "s3cret-passw0rd")
     stored = db.fetchval("SELECT password_hash FROM accounts WHERE lower(email) = lower($1)", email)
-    assert stored.startswith("$argon2") and "s3cret" not in stored
+    assert stored.startswith("$argon2") and "s3cret-passw0rd" not in stored
+
+
+def test_account_create_refuses_a_short_password_as_sign_up_does(db: Db, db_url: str) -> None:
+    email = random_email()
+    short = varistore(db_url, "account", "create", "--email", email, "--password", "seven77", check=False)
+    assert short.returncode == 1
+    assert short.stderr.splitlines()[-1] == "varistore: Choose a password of at least 8 characters."
+    assert db.fetchval("SELECT count(*) FROM accounts WHERE lower(email) = lower($1)", email) == 0
 
 
 def test_account_set_flags(api: Api, db_url: str) -> None:

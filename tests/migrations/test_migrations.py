@@ -10,7 +10,7 @@ from migrations import downgrade, upgrade
 from tests.harness import throwaway_database
 from tests.support import Db
 
-TABLES = {"accounts", "banned_ips", "variable_ids", "variables", "history"}
+TABLES = {"accounts", "banned_ips", "variable_ids", "variables", "history", "sessions", "email_tokens", "socket_tokens"}
 
 
 @pytest.fixture

@@ -191,7 +191,7 @@ async def test_storage_failing_lets_requests_through_and_is_retried_after_a_paus
     ]
 
     monkeypatch.setattr(_Failing, "down", False)
-    monkeypatch.setattr(floods, "_retry_at", time.monotonic() - 1)  # the pause is over
+    monkeypatch.setattr(floods._counters, "_retry_at", time.monotonic() - 1)  # the pause is over
     assert await refused(floods, "KeyA", "192.0.2.1") is None
     assert await refused(floods, "KeyA", "192.0.2.1") is not None
 
