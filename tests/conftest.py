@@ -25,6 +25,8 @@ from service.core.settings import Settings
 from tests.harness import Running, postgres_server, running_api, throwaway_database
 from tests.support import Account, Api, Db, make_account
 
+pytest_plugins = ["tests.mailbox"]  # the `mailbox` fixture: a real SMTP server per test module
+
 
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
