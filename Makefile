@@ -19,8 +19,8 @@ run: $(INSTALLED)
 	$(BIN)/varistore serve --demo
 
 # Debian packages the tests need (installed when missing and we are root): a CJK font, which the graphs draw
-# names with when the host has one.
-SYSTEM_PACKAGES := fonts-wqy-microhei
+# names with when the host has one, and the Chromium the dashboard's browser tests drive (through Playwright).
+SYSTEM_PACKAGES := fonts-wqy-microhei chromium
 
 system:
 	@missing=$$(for package in $(SYSTEM_PACKAGES); do dpkg -s $$package >/dev/null 2>&1 || echo $$package; done); \
@@ -44,13 +44,14 @@ format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## The benchmarks: the write path (the service under wrk against pgbench on the same SQL), graphs,
+## The benchmarks: the write path (the service under wrk against pgbench on the same SQL), graphs, the dashboard's variable page,
 ## the WebSocket gateway with 10,000 sockets, another key's latency under a one-key flood, and requests beside 1,000 slowloris connections.
 bench: $(INSTALLED)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; } \
 		|| { echo "install wrk (Debian: apt-get install wrk)"; exit 1; }
 	$(BIN)/python -m tests.bench.write_path
 	$(BIN)/python -m tests.bench.render
+	$(BIN)/python -m tests.bench.dashboard
 	$(BIN)/python -m tests.bench.gateway
 	$(BIN)/python -m tests.bench.flood
 	$(BIN)/python -m tests.bench.slowloris

@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -17,14 +18,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.actions.context import Services
 from service.core.settings import Settings
-from service.db import history as db_history
+from service.db import history as db_history, sessions as db_sessions
 from service.db.notify import Notifier
 from service.db.pool import Database, create_database
+from service.mail import Mailer
 from service.rendering import Renderer
 from service.varipass import transport
 from service.varipass.dispatch import changes_nothing
 from service.varipass.endpoint import DATABASE_ERRORS, Endpoint
 from service.varipass.floods import FloodLimits
+from service.web.app import Web, error_page, landing, routes as web_routes, templates
+from service.web.auth import Throttles
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +46,23 @@ async def _prune_forever(database: Database, interval: float) -> None:
                 if await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext('varistore_prune'))"):
                     while await db_history.prune_expired(conn) > 0:
                         pass
+                    await db_sessions.delete_expired(conn)
         except DATABASE_ERRORS as exc:
             log.warning("history pruning failed: %s", exc)
 
 
+def _wants_page(scope: Scope) -> bool:
+    """A browser opening `/` itself: a GET with no query that accepts HTML. Devices always send an
+    action (and rarely accept HTML); everything else about `/` is the protocol's."""
+    if scope["method"] != "GET" or scope["query_string"]:
+        return False
+    accept = next((value for name, value in scope["headers"] if name == b"accept"), b"")
+    return b"text/html" in accept
+
+
 def create_app(settings: Settings, database_url: str) -> ASGIApp:
     floods = FloodLimits.from_settings(settings)  # here, so that a malformed limit fails at startup
+    throttles = Throttles(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -63,6 +78,7 @@ def create_app(settings: Settings, database_url: str) -> ASGIApp:
         pruner = asyncio.create_task(_prune_forever(database, settings.prune_interval))
         services = Services(database, settings.plan, renderer)
         app.state.endpoint = Endpoint(services, notifier, settings.max_body_bytes, floods)
+        app.state.web = Web(settings, services, notifier, Mailer.from_settings(settings), throttles, templates())
         try:
             yield
         finally:
@@ -81,7 +97,11 @@ def create_app(settings: Settings, database_url: str) -> ASGIApp:
             return JSONResponse({"status": "unavailable"}, 503)
         return JSONResponse({"status": "ok"})
 
-    starlette = Starlette(routes=[Route("/healthz", healthz, methods=["GET"])], lifespan=lifespan)
+    starlette = Starlette(
+        routes=[Route("/healthz", healthz, methods=["GET"]), Route("/", landing, methods=["GET"]), *web_routes()],
+        lifespan=lifespan,
+        exception_handlers={HTTPException: error_page, **dict.fromkeys(DATABASE_ERRORS, error_page)},
+    )
     # Devices never follow redirects: no trailing-slash redirects, ever (DESIGN.md §3).
     starlette.router.redirect_slashes = False
 
@@ -107,7 +127,7 @@ def create_app(settings: Settings, database_url: str) -> ASGIApp:
         # The protocol endpoint skips Starlette's router and middleware: they cost a tenth of a
         # request's CPU on the hot path (tests/bench/write_path.py), and the endpoint handles its
         # own failures. Everything else (lifespan, /healthz, 404) is Starlette's.
-        if scope["type"] == "http" and scope["path"] == "/":
+        if scope["type"] == "http" and scope["path"] == "/" and not _wants_page(scope):
             await protocol(scope, receive, send)
         else:
             await starlette(scope, receive, send)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -92,6 +93,22 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
     with serving(tmp_path) as running:
         running.wait_healthy()
         yield running
+
+
+def test_serve_with_no_smtp_server_writes_the_confirmation_link_where_its_runner_reads_it(tmp_path: Path) -> None:
+    # Issue 10, `make run` offline: the link in the logged email was redacted like any token.
+    email = f"offline-{os.urandom(4).hex()}@example.com"
+    with serving(tmp_path) as running:
+        running.wait_healthy()
+        with httpx.Client(base_url=running.base, timeout=scaled(10)) as http:
+            form = http.get("/app/signup").text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+            assert csrf
+            signed_up = http.post("/app/signup", data={"csrf": csrf[1], "email": email, "password": "offline pw 1"})
+            assert "Check your email" in signed_up.text
+            line = running.process.line_starting(f"{running.base}/app/confirm?token=")
+            page = http.get(line.removeprefix(running.base))
+            assert page.status_code == 200 and "Confirm my account" in page.text
 
 
 def test_serve_demo_ready_lines_once_both_answer_and_key_kept_across_restarts(tmp_path: Path) -> None:
