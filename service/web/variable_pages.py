@@ -36,7 +36,21 @@ RANGES = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
 CHART_WIDTH = 800  # CSS pixels, unless the page says how wide the chart shows (its `w`)
 CHART_WIDTHS = (320, 1600)  # the widths a chart may be asked for: a phone's to a wide screen's
 RECENT = 20  # the newest values listed on a variable's page
-PREVIEW_SIZES = {"png": [(256, 280), (400, 300), (800, 480)], "eink": [(296, 128), (400, 300), (800, 480)]}
+# The device graph's previews: the sizes of common screens, the first of each kind shown unless chosen.
+PREVIEW_SIZES = {
+    "png": [(256, 280), (400, 300), (800, 480), (1024, 600)],
+    # 2.9", 2.13", 4.2" and 7.5" panels, Inkplate 6 and Inkplate 10
+    "eink": [(296, 128), (250, 122), (400, 300), (800, 480), (800, 600), (1200, 825)],
+}
+
+
+def _preview_sizes(request: Request) -> dict[str, tuple[int, int]]:
+    """The size of each preview: the page's `png` and `eink` ("WxH", one of PREVIEW_SIZES), or the first."""
+    chosen = {}
+    for kind, sizes in PREVIEW_SIZES.items():
+        asked = request.query_params.get(kind, "")
+        chosen[kind] = next((size for size in sizes if f"{size[0]}x{size[1]}" == asked), sizes[0])
+    return chosen
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +230,7 @@ async def _variable_page(
             "zone": str(zone),
             "base": base,
             "sizes": PREVIEW_SIZES,
+            "previews": _preview_sizes(request),
             "now": int(time.time()),
             **context,
         },

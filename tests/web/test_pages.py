@@ -281,6 +281,10 @@ async def test_the_variable_page_chart_and_csv(person: Person) -> None:
     assert png.headers["content-type"] == "image/png"
     bmp = await person.get(f"/app/variables/{var_id}/graph?width=296&height=128&eink=true")
     assert bmp.headers["content-type"] == "image/bmp"
+    # The previews at sizes of one's choosing, with the URL for that size; an unknown size is the first.
+    sized = await person.get(f"/app/variables/{var_id}?eink=800x480&png=999x1")
+    assert f"action=sgraph&amp;id={var_id}&amp;width=800&amp;height=480&amp;eink=true" in sized.text
+    assert f"action=sgraph&amp;id={var_id}&amp;width=256&amp;height=280<" in sized.text
 
 
 # -- The account page -----------------------------------------------------------------------------------
