@@ -17,14 +17,16 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.actions.context import Services
+from service.core import metrics as core_metrics
 from service.core.settings import Settings
 from service.db import history as db_history, sessions as db_sessions
 from service.db.notify import Notifier
 from service.db.pool import Database, create_database
 from service.mail import Mailer
+from service.metrics import ApiMetrics
 from service.rendering import Renderer
 from service.varipass import transport
-from service.varipass.dispatch import changes_nothing
+from service.varipass.dispatch import ACTIONS, changes_nothing
 from service.varipass.endpoint import DATABASE_ERRORS, Endpoint
 from service.varipass.floods import FloodLimits
 from service.web.app import Web, error_page, landing, routes as web_routes, templates
@@ -63,6 +65,8 @@ def _wants_page(scope: Scope) -> bool:
 def create_app(settings: Settings, database_url: str) -> ASGIApp:
     floods = FloodLimits.from_settings(settings)  # here, so that a malformed limit fails at startup
     throttles = Throttles(settings)
+    metrics = ApiMetrics(ACTIONS)
+    metrics_allowed = core_metrics.networks(settings.metrics_allow_ips)  # a malformed one fails at startup
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -72,12 +76,13 @@ def create_app(settings: Settings, database_url: str) -> ASGIApp:
             max_size=settings.pool_max_size,
             deadline=settings.db_deadline,
         )
-        renderer = Renderer(settings.render_workers, settings.render_cache_bytes)
+        renderer = Renderer(settings.render_workers, settings.render_cache_bytes, metrics.rendered)
+        metrics.watch_pool(lambda: database.pool.get_size() - database.pool.get_idle_size())
         notifier = Notifier(database_url)
         notifier.start()
         pruner = asyncio.create_task(_prune_forever(database, settings.prune_interval))
         services = Services(database, settings.plan, renderer)
-        app.state.endpoint = Endpoint(services, notifier, settings.max_body_bytes, floods)
+        app.state.endpoint = Endpoint(services, notifier, settings.max_body_bytes, floods, metrics)
         app.state.web = Web(settings, services, notifier, Mailer.from_settings(settings), throttles, templates())
         try:
             yield
@@ -97,8 +102,18 @@ def create_app(settings: Settings, database_url: str) -> ASGIApp:
             return JSONResponse({"status": "unavailable"}, 503)
         return JSONResponse({"status": "ok"})
 
+    async def metrics_page(request: Request) -> Response:
+        if not core_metrics.allowed(request.client.host if request.client else None, metrics_allowed):
+            raise HTTPException(404, "Not Found")
+        return Response(core_metrics.exposition(metrics.registry), media_type=core_metrics.CONTENT_TYPE)
+
     starlette = Starlette(
-        routes=[Route("/healthz", healthz, methods=["GET"]), Route("/", landing, methods=["GET"]), *web_routes()],
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route(core_metrics.PATH, metrics_page, methods=["GET"]),
+            Route("/", landing, methods=["GET"]),
+            *web_routes(),
+        ],
         lifespan=lifespan,
         exception_handlers={HTTPException: error_page, **dict.fromkeys(DATABASE_ERRORS, error_page)},
     )

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from render import Picture, RenderOptions, Series, render
@@ -54,8 +56,10 @@ def matches(if_none_match: str | None, etag: str) -> bool:
 
 
 class Renderer:
-    def __init__(self, workers: int, cache_bytes: int) -> None:
+    def __init__(self, workers: int, cache_bytes: int, on_render: Callable[[float], None] | None = None) -> None:
+        """`on_render` is told each render's seconds (the metrics), on the event loop's thread."""
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="varistore-render")
+        self._on_render = on_render
         self._cache: OrderedDict[str, Picture] = OrderedDict()
         self._cache_bytes = cache_bytes
         self._held = 0
@@ -70,7 +74,10 @@ class Renderer:
         """The picture for these inputs, from the cache or rendered in the pool."""
         picture = self.cached(etag)
         if picture is None:
+            started = time.perf_counter()
             picture = await asyncio.get_running_loop().run_in_executor(self._executor, render, series, options)
+            if self._on_render is not None:
+                self._on_render(time.perf_counter() - started)
             self._remember(etag, picture)
         return picture
 

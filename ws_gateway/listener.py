@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import asyncpg
 
-from service.core.changes import CHANNEL, Change, decode
+from service.core.changes import CHANNEL, Change, decode_timed
 
 MIN_BACKOFF = 0.1
 MAX_BACKOFF = 5.0
@@ -27,12 +27,12 @@ log = logging.getLogger(__name__)
 
 
 class Listener:
-    """LISTENs on the service's channel and hands each payload's changes to `on_change`."""
+    """LISTENs on the service's channel and hands each payload's changes, and when they committed, to `on_change`."""
 
     def __init__(
         self,
         url: str,
-        on_change: Callable[[list[Change]], None],
+        on_change: Callable[[list[Change], float | None], None],
         on_listening: Callable[[], None],
     ) -> None:
         self._url = url
@@ -75,4 +75,5 @@ class Listener:
                 await conn.execute("SELECT 1", timeout=KEEPALIVE_TIMEOUT)
 
     def _notified(self, conn: object, pid: int, channel: str, payload: object) -> None:
-        self._on_change(decode(str(payload)))
+        committed_at, changes = decode_timed(str(payload))
+        self._on_change(changes, committed_at)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from typing import ClassVar
 
 from websockets.asyncio.server import ServerConnection, broadcast
 
@@ -45,6 +46,8 @@ async def send_within(ws: ServerConnection, text: str, timeout: float) -> bool:
 
 class Client:
     """One authenticated socket and its single-slot pending `refresh`."""
+
+    refreshes_sent: ClassVar[int] = 0  # by every socket of this process, for the metrics
 
     __slots__ = (
         "ws",
@@ -114,6 +117,7 @@ class Client:
         self._pending = False
         self._next_at = asyncio.get_running_loop().time() + MIN_INTERVAL
         broadcast([self.ws], REFRESH)
+        Client.refreshes_sent += 1
 
     async def _send_when_drained(self) -> None:
         try:
@@ -122,6 +126,7 @@ class Client:
                 self._next_at = asyncio.get_running_loop().time() + MIN_INTERVAL
                 if not await send_within(self.ws, REFRESH, self._send_timeout):
                     return
+                Client.refreshes_sent += 1
         finally:
             self._sender = None
 

@@ -18,6 +18,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from service.core import metrics as core_metrics
 from service.core.changes import Change, ChangeKind
 from service.core.logs import configure_logging
 from service.core.results import VariPassError
@@ -26,6 +27,7 @@ from service.supervisor import STARTUP_FAILURE
 from ws_gateway import protocol
 from ws_gateway.keys import Keys, client_ip
 from ws_gateway.listener import Listener
+from ws_gateway.metrics import GatewayMetrics
 from ws_gateway.protocol import Authenticate, Close, Reply
 from ws_gateway.registry import Registry, send_within
 
@@ -59,9 +61,12 @@ class Gateway:
         )
         self.keys = Keys(settings, url)
         self._closing: set[asyncio.Task[None]] = set()  # revoked sockets being closed
+        self.metrics = GatewayMetrics(self.registry)
+        self._metrics_allowed = core_metrics.networks(settings.metrics_allow_ips)
         self.listener = Listener(url, self._changed, self.registry.refresh_all)
 
-    def _changed(self, changes: list[Change]) -> None:
+    def _changed(self, changes: list[Change], committed_at: float | None = None) -> None:
+        self.metrics.notified(committed_at)
         # VariPass clients get the one word `refresh` whatever changed (DESIGN.md §7).
         self.registry.refresh({change.account_id for change in changes if change.kind is not ChangeKind.REVOKED})
         for change in changes:
@@ -78,9 +83,17 @@ class Gateway:
             ok = self.listener.connected
             body = json.dumps({"status": "ok" if ok else "unavailable"}, separators=(",", ":"))
             return _response(200 if ok else 503, body)
+        if path == core_metrics.PATH and self._may_read_metrics(connection, request):
+            return _response(200, core_metrics.exposition(self.metrics.registry), core_metrics.CONTENT_TYPE)
         if path != PATH:
             return connection.respond(404, "Not Found\n")
         return None
+
+    def _may_read_metrics(self, connection: ServerConnection, request: Request) -> bool:
+        # The client as the API sees it: behind a trusted proxy, the address it forwarded.
+        peer = connection.remote_address[0] if connection.remote_address else None
+        ip = client_ip(peer, request.headers, self.settings.forwarded_allow_ips)
+        return core_metrics.allowed(str(ip) if ip is not None else None, self._metrics_allowed)
 
     def process_response(self, connection: ServerConnection, request: Request, response: Response) -> Response:
         # HEAD (monitoring tools probe with it) gets GET's status and headers, Content-Length included, and
@@ -164,10 +177,11 @@ class Gateway:
             self.registry.remove(client)
 
 
-def _response(status: int, body: str) -> Response:
-    headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+def _response(status: int, body: str | bytes, content_type: str = "application/json") -> Response:
+    data = body.encode() if isinstance(body, str) else body
+    headers = Headers([("Content-Type", content_type), ("Content-Length", str(len(data)))])
     reason = "OK" if status == 200 else "Service Unavailable"
-    return Response(status, reason, headers, body.encode())
+    return Response(status, reason, headers, data)
 
 
 async def _close(ws: ServerConnection, close: Close, timeout: float) -> None:

@@ -7,7 +7,9 @@ webhooks) read the same feed and get what changed, not just whose.
 
 A payload is a compact JSON array of changes, each `[account_id, variable_id, kind]`, with the
 value and its Unix time appended for a write: `[[3,"a1B2c3D4","written",25.3,1764781200]]`, and
-a session id, if one, for a revocation: `[[3,"","revoked",17]]`.
+a session id, if one, for a revocation: `[[3,"","revoked",17]]`. The notifier puts first the Unix
+time the oldest of them committed, `[1764781200.123456,[3,…]]`, from which the gateways measure how
+late they hear of changes (an older gateway skips that number as a malformed change).
 PostgreSQL refuses payloads of 8,000 bytes and more, so `payloads` splits a batch to fit; one
 change always fits (a string value holds at most 1,024 characters, 6 bytes each when escaped).
 """
@@ -74,18 +76,20 @@ def _dump(item: object) -> str:
     return json.dumps(item, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def payloads(changes: Iterable[Change]) -> Iterator[str]:
-    """The changes as NOTIFY payloads, each under MAX_PAYLOAD bytes."""
-    chunk: list[str] = []
-    size = 2
+def payloads(changes: Iterable[Change], committed_at: float | None = None) -> Iterator[str]:
+    """The changes as NOTIFY payloads, each under MAX_PAYLOAD bytes; each starts with `committed_at`
+    (Unix seconds, when the oldest of them committed) when it is given, for the gateways' lag metric."""
+    chunk: list[str] = [] if committed_at is None else [f"{committed_at:.6f}"]
+    first = len(chunk)
+    size = 2 + sum(len(text) + 1 for text in chunk)
     for text in map(_dump, map(_item, changes)):
         length = len(text.encode()) + 1
-        if chunk and size + length > MAX_PAYLOAD:
+        if len(chunk) > first and size + length > MAX_PAYLOAD:
             yield f"[{','.join(chunk)}]"
-            chunk, size = [], 2
+            chunk, size = chunk[:first], 2 + sum(len(text) + 1 for text in chunk[:first])
         chunk.append(text)
         size += length
-    if chunk:
+    if len(chunk) > first:
         yield f"[{','.join(chunk)}]"
 
 
@@ -108,14 +112,22 @@ def _change(item: object) -> Change | None:
 
 def decode(payload: str) -> list[Change]:
     """The changes in one payload; whatever is not a well-formed change is skipped (and logged)."""
+    return decode_timed(payload)[1]
+
+
+def decode_timed(payload: str) -> tuple[float | None, list[Change]]:
+    """When the payload's changes committed (None if it does not say), and the changes."""
     try:
         items = json.loads(payload)
     except (ValueError, RecursionError):
         items = None
     if not isinstance(items, list):
         log.warning("a change notification that is not a list of changes: %.80r", payload)
-        return []
+        return None, []
+    committed_at = None
+    if items and isinstance(items[0], int | float) and not isinstance(items[0], bool):
+        committed_at = float(items.pop(0))
     changes = [change for change in map(_change, items) if change is not None]
     if len(changes) != len(items):
         log.warning("skipped %d malformed changes in a notification", len(items) - len(changes))
-    return changes
+    return committed_at, changes

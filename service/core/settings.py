@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     access_log: bool = False
     # Proxies whose X-Forwarded-For is believed: the banned-IP check needs the real client.
     forwarded_allow_ips: str = "127.0.0.1"
+    # Who may read GET /metrics on the API and the gateway: addresses and networks, comma-separated.
+    metrics_allow_ips: str = "127.0.0.1,::1"
     # The dashboard (service/web/) and its emails.
     public_url: str = ""  # the base URL put in emailed links, e.g. https://varistore.example; empty: the request's
     # The WebSocket the pages listen on, e.g. wss://varistore.example/ws; empty: the page's host at gateway_port.

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Sequence
 
 from service.core.changes import CHANNEL, Change, coalesce, payloads
 from service.db.pool import Connection, connect
@@ -39,6 +40,7 @@ class Notifier:
     def __init__(self, url: str) -> None:
         self._url = url
         self._pending: list[Change] = []
+        self._since: float | None = None  # when the oldest pending change committed (Unix seconds)
         self._wake = asyncio.Event()
         self._conn: Connection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -46,10 +48,14 @@ class Notifier:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="varistore-notifier")
 
-    def notify(self, changes: Iterable[Change]) -> None:
+    def notify(self, changes: Sequence[Change]) -> None:
+        """Announce `changes`, committed just now."""
+        if not changes:
+            return
+        if not self._pending:
+            self._since = time.time()
         self._pending.extend(changes)
-        if self._pending:
-            self._wake.set()
+        self._wake.set()
 
     async def close(self) -> None:
         if self._task is not None:
@@ -85,9 +91,11 @@ class Notifier:
             await self._conn.execute("SET synchronous_commit = off")
         self._wake.clear()
         changes, self._pending = coalesce(self._pending), []
+        since = self._since
         try:
-            for payload in payloads(changes):
+            for payload in payloads(changes, since):
                 await self._conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
         except BaseException:
             self._pending[:0] = changes
+            self._since = since
             raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import asyncpg
 from starlette.requests import Request
@@ -18,6 +19,7 @@ from service.actions.context import Services
 from service.core.changes import Change
 from service.core.results import Result, VariPassError
 from service.db.notify import Notifier
+from service.metrics import ApiMetrics
 from service.varipass import encode, transport
 from service.varipass.dispatch import action_of, answer_of, dispatch
 from service.varipass.floods import FloodLimits
@@ -39,16 +41,21 @@ OUTAGES = (
 class Endpoint:
     """Answers protocol requests with the process's services, and announces what they changed."""
 
-    def __init__(self, services: Services, notifier: Notifier, max_body: int, floods: FloodLimits) -> None:
+    def __init__(
+        self, services: Services, notifier: Notifier, max_body: int, floods: FloodLimits, metrics: ApiMetrics
+    ) -> None:
         self.services = services
         self.notifier = notifier
         self.max_body = max_body
         self.floods = floods
+        self.metrics = metrics
 
     async def __call__(self, request: Request) -> Response:
         # The hook point of DESIGN.md §8: every request, its action and its result.
-        _action, _result, response, changes = await self._answer(request)
+        started = time.perf_counter()
+        action, result, response, changes = await self._answer(request)
         self.notifier.notify(changes)
+        self.metrics.request(action, result.value, time.perf_counter() - started)
         return response
 
     async def _answer(self, request: Request) -> tuple[str | None, Result, Response, tuple[Change, ...]]:

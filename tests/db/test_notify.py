@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from service.core.changes import CHANNEL, MAX_PAYLOAD, Change, ChangeKind, decode, payloads
+from service.core.changes import CHANNEL, MAX_PAYLOAD, Change, ChangeKind, decode, decode_timed, payloads
 from tests.harness import scaled
 from tests.support import Account, Api, Db, lift_cooldown, make_account
 
@@ -114,3 +114,9 @@ def test_payloads_split_under_the_notify_limit_and_decode_to_the_changes() -> No
     assert len(chunks) > 1
     assert all(len(chunk.encode()) < MAX_PAYLOAD for chunk in chunks)
     assert [change for chunk in chunks for change in decode(chunk)] == changes
+    # With the commit time (the gateways' lag metric): first in every chunk, and the same changes.
+    timed = [decode_timed(chunk) for chunk in payloads(changes, 1764781200.25)]
+    assert all(len(chunk.encode()) < MAX_PAYLOAD for chunk in payloads(changes, 1764781200.25))
+    assert {at for at, _ in timed} == {1764781200.25}
+    assert [change for _, chunk in timed for change in chunk] == changes
+    assert decode_timed(chunks[0])[0] is None
