@@ -205,7 +205,9 @@ def cmd_gateway(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_api(settings: Settings, args: argparse.Namespace) -> None:
-    configure_logging(settings.log_level)  # uvicorn's lines too (server.run passes log_config=None)
+    configure_logging(
+        settings.log_level, settings.log_format
+    )  # uvicorn's lines too (server.run passes log_config=None)
     port = settings.port if args.port is None else args.port
     server.run(settings, database_url(settings), args.host or settings.host, port)
 
@@ -385,7 +387,7 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"bad configuration: {exc}")
     # Warnings and errors, with keys and passwords redacted: `serve` logs the supervisor's restarts,
     # not the database's and migrations' chatter. The API and the gateway set their own level.
-    configure_logging("warning")
+    configure_logging("warning", settings.log_format)
     try:
         args.func(settings, args)
     finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -26,7 +27,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from service.core.ids import new_key
-from service.core.logs import REDACTED, redact
+from service.core.logs import REDACTED, JsonFormatter, redact
 from service.varipass.dispatch import ACTIONS
 from tests.harness import (
     eventually,
@@ -310,3 +311,44 @@ def test_access_log_only_when_asked_and_levels_kept(db_url: str) -> None:
         output = process.output()
     assert "INFO uvicorn.error: Application startup complete." in output, output
     assert "uvicorn.access" not in output, output
+
+
+def test_json_format_is_one_redacted_object_per_line_with_the_access_fields() -> None:
+    access = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("1.2.3.4:5", "GET", f"/?key={KEY}&action=read", "1.1", 200),
+        None,
+    )
+    line = json.loads(JsonFormatter().format(access))
+    assert line["path"] == "/?key=***&action=read" and KEY not in json.dumps(line)
+    assert (line["client"], line["method"], line["http_version"], line["status"]) == ("1.2.3.4:5", "GET", "1.1", 200)
+    assert (line["level"], line["logger"]) == ("INFO", "uvicorn.access") and line["time"].endswith("+00:00")
+    try:
+        raise ValueError(f"bad key={KEY}")
+    except ValueError:
+        failure = logging.LogRecord("varistore", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    assert KEY not in JsonFormatter().format(failure)
+    assert "key=***" in json.loads(JsonFormatter().format(failure))["exception"]
+
+
+def test_json_access_log_of_the_real_api(db_url: str) -> None:
+    key = new_key()
+    with running_api(db_url, log_level="info", access_log=True, log_format="json") as (process, base):
+        httpx.get(base, params={"action": "list", "key": key}, timeout=scaled(10))
+        stop_process(process.process)
+        output = process.output()
+    assert key not in output
+    logged = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    others = [line for line in output.splitlines() if line and not line.startswith("{")]
+    # Only the command's own words to a person (which database, where it listens) are not log records.
+    assert all(line.startswith(("varistore: using the database", "Varistore API on ")) for line in others), others
+    [access] = [
+        line
+        for line in logged
+        if line["logger"] == "uvicorn.access" and line["method"] == "GET" and line["path"].startswith("/?")
+    ]
+    assert access["status"] == 200 and "key=***" in access["path"]

@@ -247,7 +247,9 @@ async def _collect_old_garbage() -> None:
 
 def run(settings: Settings, database_url: str, host: str, port: int) -> None:
     """Run the gateway in the foreground until SIGTERM or SIGINT (then exit normally)."""
-    configure_logging(settings.log_level)  # frames (`key <key>`) are logged at debug level: redacted
+    configure_logging(
+        settings.log_level, settings.log_format
+    )  # frames (`key <key>`) are logged at debug level: redacted
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         # websockets logs every handshake and close at INFO: thousands of lines for a busy gateway.
         logging.getLogger("websockets").setLevel(logging.WARNING)

@@ -15,9 +15,11 @@ A value is replaced by `***`, through the end of the text a client may have made
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
+from datetime import UTC, datetime
 from types import TracebackType
 from urllib.parse import unquote
 
@@ -104,8 +106,34 @@ class RedactingFormatter(logging.Formatter):
         return text if getattr(record, UNREDACTED, False) else redact(text)
 
 
-def configure_logging(level: str) -> None:
-    """Send every record of this process to stderr through the redacting formatter, from `level` up.
+class JsonFormatter(RedactingFormatter):
+    """One JSON object per line (VARISTORE_LOG_FORMAT=json), every text in it redacted: `time` (UTC),
+    `level`, `logger`, `message`, `exception` when there is one, and for uvicorn's access lines the
+    request's `client`, `method`, `path`, `http_version` and `status` as fields of their own."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        keep = bool(getattr(record, UNREDACTED, False))
+        clean = (lambda text: text) if keep else redact
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": clean(record.getMessage()),
+        }
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
+            client, method, path, version, status = record.args
+            line.update(client=str(client), method=str(method), path=clean(str(path)))
+            line.update(http_version=str(version), status=status)
+        if record.exc_info:
+            line["exception"] = clean(self.formatException(record.exc_info))
+        elif record.stack_info:
+            line["stack"] = clean(self.formatStack(record.stack_info))
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def configure_logging(level: str, log_format: str = "text") -> None:
+    """Send every record of this process to stderr through the redacting formatter, from `level` up,
+    as text lines or (`log_format` "json") one JSON object per line.
 
     `level` is one of LEVELS (uvicorn's names), in any case. This replaces the root logger's
     handlers: every logger that propagates (all but those a library sets apart) writes through it.
@@ -119,7 +147,7 @@ def configure_logging(level: str) -> None:
         raise ValueError(f"unknown log level {level!r}; one of {', '.join(LEVELS)}")
     logging.addLevelName(TRACE, "TRACE")
     handler = logging.StreamHandler()
-    handler.setFormatter(RedactingFormatter(FORMAT))
+    handler.setFormatter(JsonFormatter() if log_format == "json" else RedactingFormatter(FORMAT))
     logging.basicConfig(level=number, handlers=[handler], force=True)
     sys.excepthook = _log_uncaught
 

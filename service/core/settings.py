@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     limit_hold: float = Field(1.0, ge=0)
     log_level: str = "info"
     access_log: bool = False
+    log_format: Literal["text", "json"] = "text"  # json: one object per line, for log collectors
     # Proxies whose X-Forwarded-For is believed: the banned-IP check needs the real client.
     forwarded_allow_ips: str = "127.0.0.1"
     # Who may read GET /metrics on the API and the gateway: addresses and networks, comma-separated.
