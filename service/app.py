@@ -83,7 +83,7 @@ def create_app(settings: Settings, database_url: str) -> ASGIApp:
         pruner = asyncio.create_task(_prune_forever(database, settings.prune_interval))
         services = Services(database, settings.plan, renderer)
         app.state.endpoint = Endpoint(services, notifier, settings.max_body_bytes, floods, metrics)
-        app.state.web = Web(settings, services, notifier, Mailer.from_settings(settings), throttles, templates())
+        app.state.web = Web(settings, services, notifier, Mailer(settings), throttles, templates())
         try:
             yield
         finally:
@@ -103,7 +103,7 @@ def create_app(settings: Settings, database_url: str) -> ASGIApp:
         return JSONResponse({"status": "ok"})
 
     async def metrics_page(request: Request) -> Response:
-        if not core_metrics.allowed(request.client.host if request.client else None, metrics_allowed):
+        if not core_metrics.allowed(transport.client_ip(request), metrics_allowed):
             raise HTTPException(404, "Not Found")
         return Response(core_metrics.exposition(metrics.registry), media_type=core_metrics.CONTENT_TYPE)
 

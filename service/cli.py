@@ -205,9 +205,8 @@ def cmd_gateway(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_api(settings: Settings, args: argparse.Namespace) -> None:
-    configure_logging(
-        settings.log_level, settings.log_format
-    )  # uvicorn's lines too (server.run passes log_config=None)
+    # uvicorn's lines too (server.run passes log_config=None).
+    configure_logging(settings.log_level, settings.log_format)
     port = settings.port if args.port is None else args.port
     server.run(settings, database_url(settings), args.host or settings.host, port)
 

@@ -50,10 +50,6 @@ class Mailer:
         # default one, which trusts the system's CAs (and SSL_CERT_FILE when it is set).
         self._tls_context = tls_context
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Mailer:
-        return cls(settings)
-
     @property
     def port(self) -> int:
         """The SMTP server's port: `smtp_port`, or the default of the TLS mode when it is 0."""

@@ -8,7 +8,7 @@ import ipaddress
 
 from websockets.datastructures import Headers
 
-from service.core.access import Actor, IPAddress, check_access
+from service.core.access import Actor, IPAddress, IPNetwork, check_access
 from service.core.ids import key_hash
 from service.core.results import Result, VariPassError
 from service.core.settings import Settings
@@ -19,8 +19,6 @@ from service.db.sessions import take_socket_token
 # A dashboard page authenticates with a short-lived token of its session (service/actions/accounts.py),
 # never with the API key; API keys are letters and digits only, so the prefix cannot clash.
 SOCKET_TOKEN_PREFIX = "s."
-
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def _address(text: str) -> IPAddress | None:

@@ -92,8 +92,9 @@ class Gateway:
     def _may_read_metrics(self, connection: ServerConnection, request: Request) -> bool:
         # The client as the API sees it: behind a trusted proxy, the address it forwarded.
         peer = connection.remote_address[0] if connection.remote_address else None
-        ip = client_ip(peer, request.headers, self.settings.forwarded_allow_ips)
-        return core_metrics.allowed(str(ip) if ip is not None else None, self._metrics_allowed)
+        return core_metrics.allowed(
+            client_ip(peer, request.headers, self.settings.forwarded_allow_ips), self._metrics_allowed
+        )
 
     def process_response(self, connection: ServerConnection, request: Request, response: Response) -> Response:
         # HEAD (monitoring tools probe with it) gets GET's status and headers, Content-Length included, and

@@ -23,6 +23,7 @@ from asyncpg import Record
 from service.core.results import Result, VariPassError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # Which account row acts, as the join condition on accounts `a`.
 BY_KEY = "a.key_hash = $1::bytea"

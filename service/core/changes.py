@@ -79,18 +79,18 @@ def _dump(item: object) -> str:
 def payloads(changes: Iterable[Change], committed_at: float | None = None) -> Iterator[str]:
     """The changes as NOTIFY payloads, each under MAX_PAYLOAD bytes; each starts with `committed_at`
     (Unix seconds, when the oldest of them committed) when it is given, for the gateways' lag metric."""
-    chunk: list[str] = [] if committed_at is None else [f"{committed_at:.6f}"]
-    first = len(chunk)
-    size = 2 + sum(len(text) + 1 for text in chunk)
+    head = "" if committed_at is None else f"{committed_at:.6f},"
+    chunk: list[str] = []
+    size = 2 + len(head)
     for text in map(_dump, map(_item, changes)):
         length = len(text.encode()) + 1
-        if len(chunk) > first and size + length > MAX_PAYLOAD:
-            yield f"[{','.join(chunk)}]"
-            chunk, size = chunk[:first], 2 + sum(len(text) + 1 for text in chunk[:first])
+        if chunk and size + length > MAX_PAYLOAD:
+            yield f"[{head}{','.join(chunk)}]"
+            chunk, size = [], 2 + len(head)
         chunk.append(text)
         size += length
-    if len(chunk) > first:
-        yield f"[{','.join(chunk)}]"
+    if chunk:
+        yield f"[{head}{','.join(chunk)}]"
 
 
 def _change(item: object) -> Change | None:

@@ -12,10 +12,10 @@ import ipaddress
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from service.core.access import IPAddress, IPNetwork
+
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 PATH = "/metrics"
-
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def networks(text: str) -> tuple[IPNetwork, ...]:
@@ -23,11 +23,9 @@ def networks(text: str) -> tuple[IPNetwork, ...]:
     return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
 
 
-def allowed(host: str | None, allow: tuple[IPNetwork, ...]) -> bool:
-    """Whether the client at `host` may read the metrics."""
-    try:
-        address = ipaddress.ip_address(host or "")
-    except ValueError:
+def allowed(address: IPAddress | None, allow: tuple[IPNetwork, ...]) -> bool:
+    """Whether the client at `address` may read the metrics."""
+    if address is None:
         return False
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped

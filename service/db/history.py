@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from asyncpg import Record
+
 from service.core.values import Value, VarType
 from service.db.pool import Connection
 from service.db.variables import Variable, stored_value
@@ -35,23 +37,22 @@ def _latest(variable: Variable) -> list[Point]:
     return [Point(variable.value, variable.time)] if variable.written else []
 
 
+_ONE_OLDER = _OLDER.format(only_one="AND h.variable_id = $2")
+
+
+def _points(variable: Variable, rows: list[Record]) -> list[Point]:
+    return _latest(variable) + [Point(stored_value(r, variable.type), int(r["time"].timestamp())) for r in rows]
+
+
 async def select_history(conn: Connection, variable: Variable) -> list[Point]:
     """A variable's history, newest first, starting with its latest value once written."""
-    rows = await conn.fetch(_OLDER.format(only_one="AND h.variable_id = $2"), variable.account_id, variable.id)
-    return _latest(variable) + [Point(stored_value(r, variable.type), int(r["time"].timestamp())) for r in rows]
+    return _points(variable, await conn.fetch(_ONE_OLDER, variable.account_id, variable.id))
 
 
 async def select_recent(conn: Connection, variable: Variable, limit: int) -> list[Point]:
     """The newest `limit` points of select_history, from the index alone."""
-    rows = await conn.fetch(
-        _OLDER.format(only_one="AND h.variable_id = $2").replace("ORDER BY h.variable_id, h.time DESC", "")
-        + " ORDER BY h.time DESC LIMIT $3",
-        variable.account_id,
-        variable.id,
-        limit,
-    )
-    points = _latest(variable) + [Point(stored_value(r, variable.type), int(r["time"].timestamp())) for r in rows]
-    return points[:limit]
+    rows = await conn.fetch(f"{_ONE_OLDER} LIMIT $3", variable.account_id, variable.id, limit)
+    return _points(variable, rows)[:limit]
 
 
 async def select_oldest(conn: Connection, variable: Variable) -> int | None:

@@ -111,6 +111,11 @@ def _ip_address(host: str) -> IPAddress | None:
         return None
 
 
+def client_ip(request: Request) -> IPAddress | None:
+    """The client's address; uvicorn has already put the forwarded one here when the peer is a trusted proxy."""
+    return _ip_address(request.client.host) if request.client else None
+
+
 def query_fields(request: Request) -> dict[str, Any]:
     return _form(request.scope["query_string"])
 
@@ -124,6 +129,5 @@ async def parse(request: Request, fields: dict[str, Any], max_body: int) -> RawR
     if request.method == "POST":
         body = await read_body(request, max_body)
         fields.update(body_fields(body, request.headers.get("content-type", "")))
-    ip = _ip_address(request.client.host) if request.client else None
     action, key = _text(fields.pop("action", None)), _text(fields.pop("key", None))
-    return RawRequest(action, key, fields, ip, request.headers.get("if-none-match"))
+    return RawRequest(action, key, fields, client_ip(request), request.headers.get("if-none-match"))

@@ -19,11 +19,13 @@ from starlette.routing import Route
 from service.actions import accounts
 from service.core.emails import InvalidEmail, checked_email
 from service.db import accounts as db_accounts, sessions as db_sessions
+from service.db.accounts import Account
 from service.db.pool import Connection
 from service.db.sessions import Purpose
 from service.mail import MailError, Message
+from service.varipass.transport import client_ip
 from service.web import auth, emails
-from service.web.app import Web, anonymous_form_ok, form_of, page, redirect, signed, signed_form, web_of
+from service.web.app import Web, anonymous_form, page, redirect, signed, signed_form, web_of
 from service.web.auth import SignedIn
 
 log = logging.getLogger(__name__)
@@ -55,8 +57,14 @@ def _safe_next(target: str) -> str:
     return target if target.startswith("/app/") and not target.startswith("//") else "/app/variables"
 
 
+async def _start_session(web: Web, conn: Connection, request: Request, account: Account) -> str:
+    """A session for the browser making `request`: the cookie's secret."""
+    user_agent, ip = request.headers.get("user-agent", ""), client_ip(request)
+    return await accounts.start_session(conn, account, web.settings.session_days, user_agent, ip)
+
+
 async def _throttled(web: Web, request: Request, email: str | None) -> bool:
-    return await web.throttles.refused(auth.client_ip(request), email)
+    return await web.throttles.refused(client_ip(request), email)
 
 
 TOO_MANY = "Too many attempts: wait a minute and try again."
@@ -69,10 +77,8 @@ async def signup_page(request: Request) -> Response:
     return page(request, "signup.html", {"email": ""})
 
 
-async def signup(request: Request) -> Response:
+async def signup(request: Request, form: FormData) -> Response:
     web = web_of(request)
-    form = await form_of(request)
-    anonymous_form_ok(request, form)
     raw_email, password = _text(form, "email"), _text(form, "password")
     if await _throttled(web, request, None):
         return page(request, "signup.html", {"email": raw_email, "error": TOO_MANY}, status=429)
@@ -109,21 +115,13 @@ async def confirm_page(request: Request) -> Response:
     return await _link_page(request, Purpose.CONFIRM, "confirm.html")
 
 
-async def confirm(request: Request) -> Response:
+async def confirm(request: Request, form: FormData) -> Response:
     web = web_of(request)
-    form = await form_of(request)
-    anonymous_form_ok(request, form)
     async with web.connection() as conn:
         made = await accounts.confirm(conn, _text(form, "token"))
         if made is None:
             return page(request, "confirm.html", {"token": "", "live": False}, status=404)
-        cookie = await accounts.start_session(
-            conn,
-            made.account,
-            web.settings.session_days,
-            request.headers.get("user-agent", ""),
-            auth.client_ip(request),
-        )
+        cookie = await _start_session(web, conn, request, made.account)
         who = await auth.signed_in_by(conn, cookie, web.settings)
     response = page(request, "key.html", {"key": made.key, "first": True}, who=who)
     auth.set_session_cookie(response, request, web.settings, cookie)
@@ -137,10 +135,8 @@ async def login_page(request: Request) -> Response:
     return page(request, "login.html", {"email": "", "next": _safe_next(request.query_params.get("next", ""))})
 
 
-async def login(request: Request) -> Response:
+async def login(request: Request, form: FormData) -> Response:
     web = web_of(request)
-    form = await form_of(request)
-    anonymous_form_ok(request, form)
     email, password, target = _text(form, "email").strip(), _text(form, "password"), _safe_next(_text(form, "next"))
     context = {"email": email, "next": target}
     if await _throttled(web, request, email):
@@ -149,9 +145,7 @@ async def login(request: Request) -> Response:
         account = await db_accounts.select_by_email(conn, email) if email else None
         if not await accounts.password_matches(account, password) or account is None or account.banned:
             return page(request, "login.html", {**context, "error": "The email or the password is wrong."}, status=401)
-        cookie = await accounts.start_session(
-            conn, account, web.settings.session_days, request.headers.get("user-agent", ""), auth.client_ip(request)
-        )
+        cookie = await _start_session(web, conn, request, account)
     response = redirect(target)
     auth.set_session_cookie(response, request, web.settings, cookie)
     return response
@@ -171,10 +165,8 @@ async def reset_page(request: Request) -> Response:
     return page(request, "reset.html", {"email": ""})
 
 
-async def reset(request: Request) -> Response:
+async def reset(request: Request, form: FormData) -> Response:
     web = web_of(request)
-    form = await form_of(request)
-    anonymous_form_ok(request, form)
     email = _text(form, "email").strip()
     if await _throttled(web, request, email):
         return page(request, "reset.html", {"email": email, "error": TOO_MANY}, status=429)
@@ -193,10 +185,8 @@ async def new_password_page(request: Request) -> Response:
     return await _link_page(request, Purpose.RESET, "new_password.html")
 
 
-async def new_password(request: Request) -> Response:
+async def new_password(request: Request, form: FormData) -> Response:
     web = web_of(request)
-    form = await form_of(request)
-    anonymous_form_ok(request, form)
     token, password = _text(form, "token"), _text(form, "password")
     try:
         accounts.check_password(password)
@@ -266,9 +256,7 @@ async def email_page(request: Request) -> Response:
     return await _link_page(request, Purpose.EMAIL, "email_confirm.html")
 
 
-async def confirm_email(request: Request) -> Response:
-    form = await form_of(request)
-    anonymous_form_ok(request, form)
+async def confirm_email(request: Request, form: FormData) -> Response:
     async with web_of(request).connection() as conn:
         try:
             account = await accounts.change_email(conn, _text(form, "token"))
@@ -311,18 +299,18 @@ async def socket_token(request: Request, conn: Connection, who: SignedIn, form: 
 
 ROUTES = [
     Route("/app/signup", signup_page, methods=["GET"]),
-    Route("/app/signup", signup, methods=["POST"]),
+    Route("/app/signup", anonymous_form(signup), methods=["POST"]),
     Route("/app/confirm", confirm_page, methods=["GET"]),
-    Route("/app/confirm", confirm, methods=["POST"]),
+    Route("/app/confirm", anonymous_form(confirm), methods=["POST"]),
     Route("/app/login", login_page, methods=["GET"]),
-    Route("/app/login", login, methods=["POST"]),
+    Route("/app/login", anonymous_form(login), methods=["POST"]),
     Route("/app/logout", signed_form(logout), methods=["POST"]),
     Route("/app/reset", reset_page, methods=["GET"]),
-    Route("/app/reset", reset, methods=["POST"]),
+    Route("/app/reset", anonymous_form(reset), methods=["POST"]),
     Route("/app/reset/new", new_password_page, methods=["GET"]),
-    Route("/app/reset/new", new_password, methods=["POST"]),
+    Route("/app/reset/new", anonymous_form(new_password), methods=["POST"]),
     Route("/app/email", email_page, methods=["GET"]),
-    Route("/app/email", confirm_email, methods=["POST"]),
+    Route("/app/email", anonymous_form(confirm_email), methods=["POST"]),
     Route("/app/account", signed(account_page), methods=["GET"]),
     Route("/app/account/key", signed_form(regenerate_key), methods=["POST"]),
     Route("/app/account/settings", signed_form(settings), methods=["POST"]),

@@ -171,6 +171,8 @@ async def form_of(request: Request) -> FormData:
     return await request.form(max_files=0, max_fields=100, max_part_size=auth.MAX_FORM_BYTES)
 
 
+FORM_REFUSED = "This form has expired or came from another site: reload the page and try again."
+
 Handler = Callable[[Request, Connection, SignedIn], Awaitable[Response]]
 FormHandler = Callable[[Request, Connection, SignedIn, FormData], Awaitable[Response]]
 
@@ -198,22 +200,25 @@ def signed_form(handler: FormHandler) -> Callable[[Request], Awaitable[Response]
             if who is None:
                 return to_login(request)
             if not auth.csrf_ok(request, form, who):
-                raise HTTPException(
-                    403, "This form has expired or came from another site: reload the page and try again."
-                )
+                raise HTTPException(403, FORM_REFUSED)
             return await handler(request, conn, who, form)
 
     return endpoint
 
 
-def anonymous_form_ok(request: Request, form: FormData) -> None:
-    """The CSRF check of a form shown before log-in.
+AnonymousHandler = Callable[[Request, FormData], Awaitable[Response]]
 
-    Raises:
-        HTTPException: 403.
-    """
-    if not auth.csrf_ok(request, form, None):
-        raise HTTPException(403, "This form has expired or came from another site: reload the page and try again.")
+
+def anonymous_form(handler: AnonymousHandler) -> Callable[[Request], Awaitable[Response]]:
+    """A state-changing form shown before log-in: its CSRF token (the cookie's) and origin are checked first."""
+
+    async def endpoint(request: Request) -> Response:
+        form = await form_of(request)
+        if not auth.csrf_ok(request, form, None):
+            raise HTTPException(403, FORM_REFUSED)
+        return await handler(request, form)
+
+    return endpoint
 
 
 async def error_page(request: Request, exc: Exception) -> Response:

@@ -10,7 +10,6 @@ a browser's Origin and Sec-Fetch-Site must say the form came from this site. The
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,15 +40,6 @@ MAX_FORM_BYTES = 64 * 1024
 class SignedIn:
     account: Account
     session: Session
-
-
-def client_ip(request: Request) -> IPAddress | None:
-    # uvicorn has already put the forwarded address here when the peer is a trusted proxy.
-    host = request.client.host if request.client else None
-    try:
-        return ipaddress.ip_address(host) if host else None
-    except ValueError:
-        return None
 
 
 def is_https(request: Request, settings: Settings) -> bool:

@@ -27,7 +27,8 @@ from service.core.values import VarType, simple_text
 from service.db import history as db_history, series as db_series, variables as db_variables
 from service.db.pool import Connection
 from service.db.variables import Variable
-from service.web import auth, chart
+from service.varipass.transport import client_ip
+from service.web import chart
 from service.web.app import page, redirect, result_message, signed, signed_form, web_of
 from service.web.auth import SignedIn
 
@@ -77,7 +78,7 @@ def shown(variable: Variable) -> Row:
 
 
 def _actor(request: Request, who: SignedIn) -> Actor:
-    return Actor.by_account(who.account.id, auth.client_ip(request))
+    return Actor.by_account(who.account.id, client_ip(request))
 
 
 async def perform(request: Request, who: SignedIn, action: str, fields: Mapping[str, Any]) -> Outcome[Any]:
