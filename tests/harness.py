@@ -283,6 +283,12 @@ class Running:
             self._log.close()
 
 
+def http_client(base: str, timeout: float = 30) -> httpx.Client:
+    """A client for a running server. An idle connection is dropped after 1 s, well before the
+    server's keep-alive limit (5 s): reusing one the server is closing at that moment is reset."""
+    return httpx.Client(base_url=base, timeout=scaled(timeout), limits=httpx.Limits(keepalive_expiry=1))
+
+
 def healthy(base: str) -> bool:
     try:
         return httpx.get(f"{base}/healthz", timeout=scaled(1)).status_code == 200

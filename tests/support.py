@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from service.core.ids import key_hash, new_key
-from tests.harness import scaled
+from tests.harness import http_client
 
 T = TypeVar("T")
 TRANSPORTS = ("get", "json", "form")
@@ -97,7 +97,7 @@ class Api:
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
-        self.http = httpx.Client(base_url=base_url, timeout=scaled(30))
+        self.http = http_client(base_url)
 
     def request(self, transport: str = "get", headers: dict[str, str] | None = None, **params: Any) -> httpx.Response:
         """Send `params` (None values left out) as a GET query, a JSON body or a form body."""

@@ -16,11 +16,10 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.harness import ROOT, Running, free_port, scaled, settings_env, throwaway_database, varistore
+from tests.harness import ROOT, Running, free_port, http_client, scaled, settings_env, throwaway_database, varistore
 from tests.mailbox import Mailbox
 
 pytestmark = pytest.mark.slow
@@ -62,7 +61,7 @@ class Served:
         self.base = base
         self.process = process
         self.mailbox = mailbox
-        self.http = httpx.Client(base_url=base, timeout=scaled(30))
+        self.http = http_client(base)
 
     def call(self, **params: str) -> dict[str, object]:
         answer = self.http.get("/", params=params)

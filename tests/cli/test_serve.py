@@ -17,7 +17,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.harness import Running, eventually, free_port, healthy, scaled, varistore
+from tests.harness import Running, eventually, free_port, healthy, http_client, scaled, varistore
 
 
 def _postgres_of(data_dir: Path) -> list[psutil.Process]:
@@ -100,7 +100,7 @@ def test_serve_with_no_smtp_server_writes_the_confirmation_link_where_its_runner
     email = f"offline-{os.urandom(4).hex()}@example.com"
     with serving(tmp_path) as running:
         running.wait_healthy()
-        with httpx.Client(base_url=running.base, timeout=scaled(10)) as http:
+        with http_client(running.base, timeout=10) as http:
             form = http.get("/app/signup").text
             csrf = re.search(r'name="csrf" value="([^"]+)"', form)
             assert csrf

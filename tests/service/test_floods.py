@@ -30,7 +30,7 @@ from service.core.settings import Settings
 from service.varipass.dispatch import ACTIONS
 from service.varipass.floods import FloodLimits, LocalCounters, ip_identity
 from service.varipass.presenter import Answer
-from tests.harness import free_port, running_api, scaled
+from tests.harness import free_port, http_client, running_api, scaled
 from tests.support import Account, Api, Db, lift_cooldown, snapshot
 
 DEFAULTS = Settings.model_fields
@@ -356,7 +356,7 @@ def _flood_process(*args: Any) -> None:
 def _steady(base: str, key: str, var: str, address: str, count: int) -> list[httpx.Response]:
     """Another key's `read` at 20 requests a second at most: one at a time, 50 ms apart."""
     answers = []
-    with httpx.Client(base_url=base, timeout=scaled(30)) as http:
+    with http_client(base) as http:
         for _ in range(count):
             params = {"action": "read", "key": key, "id": var}
             answers.append(http.get("/", params=params, headers={"X-Forwarded-For": address}))

@@ -20,6 +20,7 @@ from tests.harness import (
     Running,
     eventually,
     eventually_async,
+    http_client,
     private_postgres,
     running_api,
     running_gateway,
@@ -77,7 +78,7 @@ class Load:
             thread.join(scaled(30))
 
     def _run(self, client: int) -> None:
-        with httpx.Client(base_url=self._base, timeout=scaled(30)) as http:
+        with http_client(self._base) as http:
             number = 0
             while not self._stop.is_set():
                 params, sent = self._params(client, number), time.monotonic()
