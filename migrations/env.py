@@ -15,6 +15,8 @@ from sqlalchemy.pool import NullPool
 
 from service.core.settings import load_settings
 
+MIGRATION_LOCK = "hashtext('varistore_migrate')"
+
 
 def _url() -> str:
     url = context.config.attributes.get("database_url")
@@ -35,7 +37,12 @@ def _run(connection: Connection) -> None:
 
 async def _run_async() -> None:
     engine = create_async_engine(_url(), poolclass=NullPool)
-    async with engine.connect() as connection:
+    async with engine.connect() as lock, engine.connect() as connection:
+        # One migration at a time, however many replicas start at once (systemd runs `varistore migrate`
+        # before each): a second waits here, then finds the schema current. Held by a session of its own,
+        # beside the migrations' transactions.
+        await lock.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+        await lock.commit()
         await connection.run_sync(_run)
     await engine.dispose()
 

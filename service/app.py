@@ -21,13 +21,13 @@ from service.core import metrics as core_metrics
 from service.core.settings import Settings
 from service.db import history as db_history, sessions as db_sessions
 from service.db.notify import Notifier
-from service.db.pool import Database, create_database
+from service.db.pool import DATABASE_ERRORS, Database, create_database
 from service.mail import Mailer
 from service.metrics import ApiMetrics
 from service.rendering import Renderer
 from service.varipass import transport
 from service.varipass.dispatch import ACTIONS, changes_nothing
-from service.varipass.endpoint import DATABASE_ERRORS, Endpoint
+from service.varipass.endpoint import Endpoint
 from service.varipass.floods import FloodLimits
 from service.web.app import Web, error_page, landing, routes as web_routes, templates
 from service.web.auth import Throttles
@@ -75,10 +75,11 @@ def create_app(settings: Settings, database_url: str) -> ASGIApp:
             min_size=settings.pool_min_size,
             max_size=settings.pool_max_size,
             deadline=settings.db_deadline,
+            pooler=settings.db_pooler == "transaction",
         )
         renderer = Renderer(settings.render_workers, settings.render_cache_bytes, metrics.rendered)
         metrics.watch_pool(lambda: database.pool.get_size() - database.pool.get_idle_size())
-        notifier = Notifier(database_url)
+        notifier = Notifier(database_url, pooler=settings.db_pooler == "transaction")
         notifier.start()
         pruner = asyncio.create_task(_prune_forever(database, settings.prune_interval))
         services = Services(database, settings.plan, renderer)

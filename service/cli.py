@@ -25,7 +25,7 @@ from service.core.logs import configure_logging
 from service.core.settings import Settings, load_settings
 from service.core.values import parse_flag
 from service.db import accounts as db_accounts
-from service.db.pool import connect
+from service.db.pool import DATABASE_ERRORS, connect
 from service.server import base_url
 from service.supervisor import Child, Supervisor
 
@@ -79,7 +79,7 @@ def _reachable(url: str) -> str:
         _run_on(url, lambda conn: conn.fetchval("SELECT 1"))
     except TimeoutError:
         _fail(f"the database at {where(url)} did not answer in {CONNECT_SECONDS:.0f} s")
-    except (OSError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (*DATABASE_ERRORS, ValueError) as exc:
         _fail(f"cannot use the database at {where(url)}: {exc}")
     return url
 
@@ -189,9 +189,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     # process owns and stops last; the API, the gateway's port for the pages' live values.
     env = {**os.environ, "DATABASE_URL": url, "VARISTORE_GATEWAY_PORT": str(gateway_port)}
     command = [sys.executable, "-m", "service"]
+    # A child's own graceful stop comes first: requests in flight finish, sockets are closed with 1001.
+    stop = settings.shutdown_timeout + 5
     children = [
-        Child("the API", [*command, "api", "--host", host, "--port", str(port)], env),
-        Child("the gateway", [*command, "gateway", "--host", host, "--port", str(gateway_port)], env),
+        Child("the API", [*command, "api", "--host", host, "--port", str(port)], env, stop),
+        Child("the gateway", [*command, "gateway", "--host", host, "--port", str(gateway_port)], env, stop),
     ]
     if Supervisor(children).run() != 0:
         raise SystemExit(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import signal
 import sys
 
@@ -41,6 +42,8 @@ def run(settings: Settings, database_url: str, host: str, port: int) -> None:
         access_log=settings.access_log,
         log_level=settings.log_level,
         server_header=False,
+        # SIGTERM: stop accepting, let the requests in flight finish (for this long at most), then exit.
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_timeout),
     )
     # uvicorn re-raises the signal that stopped it; turn SIGTERM into SystemExit so that what
     # we started (the embedded database) is stopped on the way out, as after Ctrl-C.

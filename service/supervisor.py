@@ -26,7 +26,6 @@ POLL_SECONDS = 0.2
 STABLE_SECONDS = 30.0  # a child that ran this long has its restart delay reset
 MIN_BACKOFF = 0.5
 MAX_BACKOFF = 30.0
-STOP_TIMEOUT = 15.0
 PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
@@ -41,6 +40,7 @@ class Child:
     name: str
     argv: list[str]
     env: dict[str, str]
+    stop_timeout: float  # after SIGTERM, then SIGKILL
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     runs: int = 0
@@ -63,9 +63,9 @@ class Child:
             return
         self.process.terminate()
         try:
-            self.process.wait(STOP_TIMEOUT)
+            self.process.wait(self.stop_timeout)
         except subprocess.TimeoutExpired:
-            log.warning("%s did not stop in %.0f s; killing it", self.name, STOP_TIMEOUT)
+            log.warning("%s did not stop in %.0f s; killing it", self.name, self.stop_timeout)
             self.process.kill()
             self.process.wait()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -62,6 +63,13 @@ def free_port() -> int:
 
 
 # -- PostgreSQL -----------------------------------------------------------------------------------
+
+
+def accepts(port: int) -> bool:
+    """Whether something accepts connections on the loopback at `port`."""
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=scaled(1)):
+        return True
+    return False
 
 
 def with_database(url: str, name: str) -> str:
@@ -287,6 +295,18 @@ def http_client(base: str, timeout: float = 30) -> httpx.Client:
     """A client for a running server. An idle connection is dropped after 1 s, well before the
     server's keep-alive limit (5 s): reusing one the server is closing at that moment is reset."""
     return httpx.Client(base_url=base, timeout=scaled(timeout), limits=httpx.Limits(keepalive_expiry=1))
+
+
+def debian_package(program: str, package: str) -> str:
+    """The path of `program` (a name or a path), installing Debian's `package` when it is missing and
+    we may (root, apt-get): `make test` installs the system packages first; a bare `pytest` does here."""
+    if shutil.which(program) is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
+            subprocess.run(command, check=False, timeout=scaled(900), capture_output=True)
+    path = shutil.which(program)
+    if path is None:
+        raise RuntimeError(f"{program} is missing: `make test` installs it (apt-get install {package})")
+    return path
 
 
 def healthy(base: str) -> bool:

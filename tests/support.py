@@ -13,9 +13,10 @@ from typing import Any, TypeVar
 import asyncpg
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from service.core.ids import key_hash, new_key
-from tests.harness import http_client
+from tests.harness import http_client, scaled
 
 T = TypeVar("T")
 TRANSPORTS = ("get", "json", "form")
@@ -365,3 +366,25 @@ NOT_OF_ITS_TYPE = [
     ("bool", "2"),
     ("string", "x" * 1025),
 ]
+
+
+# -- GET /metrics ---------------------------------------------------------------------------------
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def samples(base: str) -> Samples:
+    """Every sample of `base`/metrics by (name, labels), after checking the answer parses."""
+    answer = httpx.get(f"{base}/metrics", timeout=scaled(5))
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(answer.text)
+        for sample in family.samples
+    }
+
+
+def moved(before: Samples, after: Samples, action: str, result: str) -> float:
+    """How much varistore_requests_total{action, result} grew."""
+    key = ("varistore_requests_total", (("action", action), ("result", result)))
+    return after.get(key, 0.0) - before.get(key, 0.0)

@@ -80,8 +80,8 @@ class Keys:
 
         Raises:
             VariPassError: error_invalid_key, error_banned or error_unconfirmed.
-            OSError, asyncpg.PostgresError, asyncpg.InterfaceError: the database could not answer,
-                TimeoutError (an OSError) past settings.db_deadline.
+            One of service.db.pool.DATABASE_ERRORS: the database could not answer (TimeoutError past
+                settings.db_deadline).
         """
         db = self._db
         if db is None:

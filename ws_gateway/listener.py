@@ -15,6 +15,7 @@ from collections.abc import Callable
 import asyncpg
 
 from service.core.changes import CHANNEL, Change, decode_timed
+from service.db.pool import DATABASE_ERRORS
 
 MIN_BACKOFF = 0.1
 MAX_BACKOFF = 5.0
@@ -52,7 +53,7 @@ class Listener:
                     self.connected = False
                     conn.terminate()
                 log.warning("lost the connection to PostgreSQL; reconnecting")
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except DATABASE_ERRORS as exc:
                 # Jitter, so that many gateways do not reconnect in lockstep after a failover.
                 delay = self._backoff * random.uniform(0.5, 1.0)
                 log.warning("no LISTEN connection to PostgreSQL, retrying in %.1fs: %s", delay, exc)

@@ -12,7 +12,6 @@ import signal
 import socket
 from urllib.parse import urlsplit
 
-import asyncpg
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
@@ -23,6 +22,7 @@ from service.core.changes import Change, ChangeKind
 from service.core.logs import configure_logging
 from service.core.results import VariPassError
 from service.core.settings import Settings
+from service.db.pool import DATABASE_ERRORS
 from service.supervisor import STARTUP_FAILURE
 from ws_gateway import protocol
 from ws_gateway.keys import Keys, client_ip
@@ -148,7 +148,7 @@ class Gateway:
             return await self.keys.account(key, ip)
         except VariPassError as exc:
             return protocol.refused(exc.result)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except DATABASE_ERRORS as exc:
             log.warning("cannot check a key: %s", exc)
             return protocol.DATABASE_DOWN
 

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # The API's pool of connections to PostgreSQL.
     pool_min_size: int = Field(2, ge=0)
     pool_max_size: int = Field(20, ge=1)
+    # "transaction": the API's DATABASE_URL is a transaction-mode pooler, PgBouncer (infra/pgbouncer/), which
+    # sets the statement timeout; asyncpg then keeps no prepared statements (a Parse per query).
+    db_pooler: Literal["none", "transaction"] = "none"
     max_body_bytes: int = Field(65536, ge=1024)
     prune_interval: float = Field(60.0, gt=0)
     # The WebSocket gateway (ws_gateway/): where it listens and how it treats its sockets.
@@ -61,6 +64,8 @@ class Settings(BaseSettings):
     max_head_bytes: int = Field(16384, ge=1024)  # request line and headers; past it 431
     max_connections: int = Field(4096, ge=1)  # open connections per API process; past it new ones close
     db_deadline: float = Field(5.0, gt=0)  # a request's database work; past it error_db (503)
+    # On SIGTERM, requests in flight get this long to finish before they are cut (rolling restarts).
+    shutdown_timeout: float = Field(20.0, gt=0)
     # Flood limits in slowapi's (the `limits` library's) notation, e.g. "25/second;600/minute";
     # empty turns one off. Counted per API process with the default memory storage.
     limit_per_key: str = "25/second"

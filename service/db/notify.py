@@ -21,6 +21,11 @@ from service.db.pool import Connection, connect
 # per few ms instead of one per write, for a few ms of delay to a refresh.
 GATHER_SECONDS = 0.005
 
+# Each NOTIFY is a transaction of its own, committed without waiting for its WAL flush. The setting is the
+# transaction's (a commit obeys the value in effect then), not the session's: through a transaction-mode
+# pooler a session setting would stay on a server connection that other clients' transactions go on to use.
+_NOTIFY = "SELECT pg_notify($1, $2), set_config('synchronous_commit', 'off', true)"
+
 log = logging.getLogger(__name__)
 
 
@@ -37,8 +42,9 @@ async def notify_in_transaction(conn: Connection, changes: Iterable[Change]) -> 
 class Notifier:
     """Gathers the changes of committed actions and sends them as soon as the connection is free."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pooler: bool = False) -> None:
         self._url = url
+        self._pooler = pooler  # `url` is a transaction-mode pooler (settings.db_pooler)
         self._pending: list[Change] = []
         self._since: float | None = None  # when the oldest pending change committed (Unix seconds)
         self._wake = asyncio.Event()
@@ -87,14 +93,13 @@ class Notifier:
 
     async def _flush(self) -> None:
         if self._conn is None or self._conn.is_closed():
-            self._conn = await connect(self._url)
-            await self._conn.execute("SET synchronous_commit = off")
+            self._conn = await connect(self._url, pooler=self._pooler)
         self._wake.clear()
         changes, self._pending = coalesce(self._pending), []
         since = self._since
         try:
             for payload in payloads(changes, since):
-                await self._conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+                await self._conn.execute(_NOTIFY, CHANNEL, payload)
         except BaseException:
             self._pending[:0] = changes
             self._since = since

@@ -13,6 +13,18 @@ from asyncpg.pool import PoolConnectionProxy
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
 
+# What a lost or overloaded database looks like to its callers: a request answers error_db (503), the
+# gateway refuses a key with error_db, its listener reconnects. TargetServerAttributeNotMatched: every
+# host of a multi-host DATABASE_URL is up and none accepts writes (target_session_attrs=read-write), as
+# in a failover before a standby is promoted.
+DATABASE_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.TargetServerAttributeNotMatched,
+    OSError,
+    asyncio.TimeoutError,
+)
+
 DEFAULT_DEADLINE = 5.0  # seconds; settings.db_deadline's default
 # How often deadlines are looked at: one is enforced up to this late. One watcher per pool costs a
 # request about 1 µs (a set insertion); a timer per request (loop.call_later, asyncio.timeout)
@@ -130,8 +142,11 @@ class Database:
         await asyncio.gather(self._watcher, return_exceptions=True)
 
 
-async def create_database(url: str, *, min_size: int, max_size: int, deadline: float = DEFAULT_DEADLINE) -> Database:
-    """A pool on `url`, lending connections for work of `deadline` seconds (Database.connection)."""
+async def create_database(
+    url: str, *, min_size: int, max_size: int, deadline: float = DEFAULT_DEADLINE, pooler: bool = False
+) -> Database:
+    """A pool on `url`, lending connections for work of `deadline` seconds (Database.connection);
+    `pooler`: `url` is a transaction-mode pooler (settings.db_pooler)."""
     pool = await asyncpg.create_pool(
         url,
         min_size=min_size,
@@ -140,13 +155,23 @@ async def create_database(url: str, *, min_size: int, max_size: int, deadline: f
         # Connecting, also in the background to keep min_size, gives up with the deadline.
         timeout=deadline,
         # The server also stops a statement the client gave up on, rather than maybe committing it
-        # later. Free, where asyncpg's command_timeout would wrap every query in a timer.
-        server_settings={"statement_timeout": f"{max(1, round(deadline * 1000))}ms"},
+        # later. Free, where asyncpg's command_timeout would wrap every query in a timer. A pooler's
+        # connect_query sets it instead (infra/pgbouncer/): PgBouncer refuses startup parameters.
+        server_settings=None if pooler else {"statement_timeout": f"{max(1, round(deadline * 1000))}ms"},
+        statement_cache_size=_statement_cache_size(pooler),
     )
     assert pool is not None
     return Database(pool, max_size, deadline)
 
 
-async def connect(url: str, timeout: float = 60.0) -> asyncpg.Connection[asyncpg.Record]:
-    """A connection of its own, outside the pool (the notifier and the command line), made within `timeout` s."""
-    return await asyncpg.connect(url, timeout=timeout)
+def _statement_cache_size(pooler: bool) -> int:
+    # Through a transaction-mode pooler each transaction, or statement outside one, may run on another
+    # server connection, which lacks the named prepared statements of asyncpg's cache: none then, and a
+    # Parse per query.
+    return 0 if pooler else 100  # asyncpg's default
+
+
+async def connect(url: str, timeout: float = 60.0, *, pooler: bool = False) -> asyncpg.Connection[asyncpg.Record]:
+    """A connection of its own, outside the pool (the notifier and the command line), made within `timeout` s;
+    `pooler` as for create_database."""
+    return await asyncpg.connect(url, timeout=timeout, statement_cache_size=_statement_cache_size(pooler))

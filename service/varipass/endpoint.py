@@ -7,7 +7,6 @@ result string, a lost database `error_db` with 503, a bug `error_db` with 500 â€
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -19,6 +18,7 @@ from service.actions.context import Services
 from service.core.changes import Change
 from service.core.results import Result, VariPassError
 from service.db.notify import Notifier
+from service.db.pool import DATABASE_ERRORS
 from service.metrics import ApiMetrics
 from service.varipass import encode, transport
 from service.varipass.dispatch import action_of, answer_of, dispatch
@@ -26,8 +26,6 @@ from service.varipass.floods import FloodLimits
 
 log = logging.getLogger(__name__)
 
-# What a lost or overloaded database looks like from here: the request answers error_db (503).
-DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.TimeoutError)
 # Of PostgreSQL's errors, those of a server away or overloaded (SQLSTATE classes 08, 53, 57, 58),
 # not of a statement it refused.
 OUTAGES = (

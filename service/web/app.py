@@ -27,9 +27,8 @@ from service.actions.context import Services
 from service.core.results import Result, VariPassError
 from service.core.settings import Settings
 from service.db.notify import Notifier
-from service.db.pool import Connection
+from service.db.pool import DATABASE_ERRORS, Connection
 from service.mail import Mailer
-from service.varipass.endpoint import DATABASE_ERRORS
 from service.web import auth
 from service.web.auth import SignedIn, Throttles
 

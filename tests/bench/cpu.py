@@ -41,7 +41,7 @@ class CpuClock:
     when it runs here.
     """
 
-    service_pid: int
+    service_pids: tuple[int, ...]  # the service's processes (replicas), summed
     postmaster_pid: int | None
 
     def read(self) -> CpuReading:
@@ -50,7 +50,8 @@ class CpuClock:
         # Kernel threads (children of kthreadd, pid 2) work for all: our fsyncs as much as anyone's.
         kernel = _tree_cpu(2) if psutil.pid_exists(2) and psutil.Process(2).name() == "kthreadd" else 0.0
         busy = machine.user + machine.nice + machine.system
-        return CpuReading(time.monotonic(), _cpu(psutil.Process(self.service_pid)), busy - ours - kernel)
+        service = sum(_cpu(psutil.Process(pid)) for pid in self.service_pids if psutil.pid_exists(pid))
+        return CpuReading(time.monotonic(), service, busy - ours - kernel)
 
     @staticmethod
     def cores(start: CpuReading, end: CpuReading) -> tuple[float, float]:

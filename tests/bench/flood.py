@@ -242,7 +242,7 @@ def service(db_url: str, postmaster: int | None, **limits: str) -> Iterator[tupl
     with running_api(db_url, new_session=True, **limits) as (process, base):  # type: ignore[arg-type]
         api = Api(base)
         try:
-            yield api, CpuClock(process.pid, postmaster)
+            yield api, CpuClock((process.pid,), postmaster)
         finally:
             api.http.close()
 

@@ -3,6 +3,7 @@
 Run by hand (it is not part of pytest):
 
     .venv/bin/python -m tests.bench.write_path [--duration 10] [--pool-size 20] [--wrk-threads 1]
+                                               [--nginx [--replicas N]]
 
 One run starts a PostgreSQL (DATABASE_URL's server, in a throwaway database, or an embedded one in a
 temporary directory), migrates it, fills it with 1,000 accounts of 10 variables each (cooldown 1 s,
@@ -11,6 +12,9 @@ history kept), starts `python -m service api` on it, and then, at 64 and at 16 c
 - drives GET `/?action=write` and `/?action=sread` with wrk (write_path.lua next to this file);
 - runs pgbench -M prepared on the statements the service sends for the same action, imported from
   the data layer, over the same variables in the same order.
+
+With --nginx, wrk goes through infra/nginx/'s configuration (tests/infra/nginx.py, without its
+per-address limits: wrk is one address) to --replicas API processes, as in production.
 
 DESIGN.md §6: speed is a ratio against a baseline measured in the same run. Neither side writes a
 variable twice within its cooldown, and every write is checked: wrk counts the answers that are not
@@ -48,7 +52,7 @@ from service.db.accounts import ACCESS_BY_KEY_SQL
 from service.db.variables import SELECT_VARIABLE_SQL, WRITE_BY_KEY_SQL
 from tests.bench.cpu import CpuClock
 from tests.bench.pgbench_log import logged_latencies, percentile, stat
-from tests.harness import embedded_postgres, execute, postgres_server, running_api, throwaway_database
+from tests.harness import embedded_postgres, execute, free_port, postgres_server, running_api, throwaway_database
 
 WRK_SCRIPT = Path(__file__).with_suffix(".lua")
 
@@ -370,15 +374,34 @@ def populated_database() -> Iterator[tuple[str, int | None]]:
         yield db_url, server.pid
 
 
+@contextlib.contextmanager
+def running_front(db_url: str, args: argparse.Namespace) -> Iterator[tuple[str, tuple[int, ...]]]:
+    """What wrk sends to: one service, or --replicas services behind nginx; its base URL and the services' pids."""
+    if not args.nginx:
+        with running_service(db_url, args.pool_size) as (base, pid):
+            yield base, (pid,)
+        return
+    from tests.infra.nginx import running_nginx
+
+    with contextlib.ExitStack() as stack:
+        # The database's connections shared out: N replicas hold as many as one would (and the server has 100).
+        pool = max(1, args.pool_size // args.replicas)
+        replicas = [stack.enter_context(running_service(db_url, pool)) for _ in range(args.replicas)]
+        ports = [int(base.rsplit(":", 1)[1]) for base, _ in replicas]
+        edge = stack.enter_context(running_nginx(ports, [free_port()], edge_limits=False))
+        print(f"wrk -> nginx {edge.http} -> {args.replicas} API replica(s), pool {pool} each", flush=True)
+        yield edge.http, tuple(pid for _, pid in replicas)
+
+
 def run(args: argparse.Namespace) -> list[Row]:
     with (
         populated_database() as (db_url, postmaster_pid),
         tempfile.TemporaryDirectory(prefix="varistore-bench-") as tmp,
     ):
-        with running_service(db_url, args.pool_size) as (base, pid):
+        with running_front(db_url, args) as (base, pids):
             check_variables(base, db_url)
             print(f"{ACCOUNTS} accounts x {PER_ACCOUNT} variables, cooldown {COOLDOWN} s; warming up", flush=True)
-            clock = CpuClock(pid, postmaster_pid)
+            clock = CpuClock(pids, postmaster_pid)
             run_wrk(base, clock, "sread", max(CONNECTIONS), args.wrk_threads, 2)
             return [
                 measure(action, connections, base, clock, db_url, args, Path(tmp))
@@ -389,7 +412,9 @@ def run(args: argparse.Namespace) -> list[Row]:
 
 def print_table(rows: list[Row], args: argparse.Namespace) -> None:
     print()
-    print(f"service: wrk -t{args.wrk_threads}, pool {args.pool_size}; pgbench -M prepared -j 2; {args.duration} s each")
+    front = f"nginx -> {args.replicas} replica(s), " if args.nginx else ""
+    print(f"service: {front}wrk -t{args.wrk_threads}, pool {args.pool_size}; ", end="")
+    print(f"pgbench -M prepared -j 2; {args.duration} s each")
     print(f"{'':13}{'------------ service -------------':>36}{'--------- pgbench ---------':>29}", end="")
     print(f"{'service/pgbench':>17}")
     print(f"{'action':7}{'conns':>6}{'/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'cpu':>6}{'other':>6}", end="")
@@ -400,7 +425,7 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
         print(f"{s.rate:>8.0f}{s.p50_ms:>8.1f}{s.p99_ms:>8.1f}{s.service_cpu:>6.2f}{s.other_cpu:>6.2f}", end="")
         print(f"{p.rate:>9.0f}{p.p50_ms:>8.1f}{p.p99_ms:>8.1f}{p.other_cpu:>6.2f}", end="")
         print(f"{s.rate / p.rate:>9.2f}{s.p99_ms / p.p99_ms:>8.2f}{s.failures + p.failures:>8}")
-    print("cpu: cores the service process used; other: cores used by processes outside the benchmark")
+    print("cpu: cores the service processes used; other: cores used by processes outside the benchmark")
     print("failed: answers other than success, and failed transactions")
 
 
@@ -441,8 +466,12 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds of each wrk and pgbench measure")
     # 10 measured fastest here: the service is CPU-bound, and more backends only compete for the cores.
-    parser.add_argument("--pool-size", type=int, default=20, help="the service's asyncpg pool (min = max)")
+    parser.add_argument(
+        "--pool-size", type=int, default=20, help="the service's asyncpg pool (min = max), shared out over replicas"
+    )
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk -t (wrk shares the cores)")
+    parser.add_argument("--nginx", action="store_true", help="wrk through infra/nginx/ to the replicas")
+    parser.add_argument("--replicas", type=int, default=1, help="API processes behind nginx (with --nginx)")
     return parser.parse_args()
 
 

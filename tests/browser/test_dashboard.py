@@ -11,15 +11,23 @@ import csv
 import io
 import os
 import re
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.harness import ROOT, Running, free_port, http_client, scaled, settings_env, throwaway_database, varistore
+from tests.harness import (
+    ROOT,
+    Running,
+    debian_package,
+    free_port,
+    http_client,
+    scaled,
+    settings_env,
+    throwaway_database,
+    varistore,
+)
 from tests.mailbox import Mailbox
 
 pytestmark = pytest.mark.slow
@@ -44,14 +52,9 @@ PASSWORD = "correct horse battery"
 def browser(served: Served) -> Iterator[Browser]:
     """Headless Chromium, opened after `served` and closed before it: Playwright's sync API runs an event
     loop on this thread while it is open, and the server's set-up and tear-down call asyncio.run."""
-    if not Path(CHROMIUM).exists() and os.geteuid() == 0 and shutil.which("apt-get"):
-        # `make test` installs it first; a bare `pytest` as root on Debian does too.
-        subprocess.run(["apt-get", "update", "-qq"], check=False, timeout=scaled(600))
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, timeout=scaled(900))
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (apt-get install chromium)")
+    chromium = debian_package(CHROMIUM, "chromium")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator
 
 import pytest
 
 from migrations import downgrade, upgrade
-from tests.harness import throwaway_database
+from tests.harness import scaled, throwaway_database, varistore
 from tests.support import Db
 
 TABLES = {"accounts", "banned_ips", "variable_ids", "variables", "history", "sessions", "email_tokens", "socket_tokens"}
@@ -44,6 +46,16 @@ def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
 def test_upgrade_twice_is_a_no_op(empty_url: str) -> None:
     upgrade(empty_url)
     upgrade(empty_url)
+    assert _tables(empty_url) == TABLES
+
+
+def test_replicas_migrating_at_once_take_turns(empty_url: str) -> None:
+    # systemd runs `varistore migrate` before each replica starts: several may start together.
+    env = {**os.environ, "DATABASE_URL": empty_url}
+    runs = [subprocess.Popen(varistore("migrate"), env=env, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    for run in runs:
+        _, errors = run.communicate(timeout=scaled(120))
+        assert run.returncode == 0, errors
     assert _tables(empty_url) == TABLES
 
 

@@ -7,30 +7,10 @@ import asyncio
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.harness import running_api, scaled
-from tests.support import Api, Db, make_account
+from tests.support import Api, Db, make_account, moved, samples
 from tests.ws_gateway.support import client, gateway_process, next_message
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def samples(base: str) -> Samples:
-    """Every sample of `base`/metrics by (name, labels), after checking the answer parses."""
-    answer = httpx.get(f"{base}/metrics", timeout=scaled(5))
-    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(answer.text)
-        for sample in family.samples
-    }
-
-
-def moved(before: Samples, after: Samples, action: str, result: str) -> float:
-    """How much varistore_requests_total{action, result} grew."""
-    key = ("varistore_requests_total", (("action", action), ("result", result)))
-    return after.get(key, 0.0) - before.get(key, 0.0)
 
 
 def test_api_metrics_count_each_request_by_action_and_result(db_url: str, db: Db) -> None:

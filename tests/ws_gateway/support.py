@@ -66,9 +66,10 @@ def gateway_process(db_url: str, **settings: Any) -> Iterator[Gateway]:
 
 
 @contextlib.asynccontextmanager
-async def client(url: str, key: str | None = None) -> AsyncIterator[ClientConnection]:
-    """A socket to the gateway, authenticated with `key` when given (asserting `ok`)."""
-    async with connect(url, ping_interval=None, open_timeout=scaled(5), close_timeout=scaled(1)) as ws:
+async def client(url: str, key: str | None = None, **options: Any) -> AsyncIterator[ClientConnection]:
+    """A socket to the gateway, authenticated with `key` when given (asserting `ok`); `options` go to
+    websockets' connect (`ssl`, `local_addr`...)."""
+    async with connect(url, ping_interval=None, open_timeout=scaled(5), close_timeout=scaled(1), **options) as ws:
         if key is not None:
             await ws.send(f"key {key}")
             answer = await next_message(ws, 5)
