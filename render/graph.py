@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from PIL import Image
+from PIL import Image, ImageChops
 
 from render.draw import paint
 from render.layout import layout
@@ -14,6 +14,9 @@ from render.palette import palette_for
 from render.series import Series
 
 MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "gif": "image/gif", "bmp": "image/bmp"}
+
+# The two palette entries of a 1-bit BMP (blue, green, red, reserved), at offset 54.
+_WHITE_BLACK = b"\xff\xff\xff\x00\x00\x00\x00\x00"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,11 @@ def render(series: Series, options: RenderOptions) -> Picture:
     With `eink` the answer is a 1-bit BMP whatever `format` says (the spec, `graph`).
     """
     image = paint(layout(series, options), series, palette_for(options))
+    if options.eink and options.invert:
+        # ESPHome's online_image ignores a 1-bit BMP's palette and draws its 1-bits as ink, Inkplate's decoder its
+        # 0-bits: the drawing goes in as 1-bits and the palette swaps too, so that the picture looks the same.
+        data = _encode(ImageChops.invert(image), "bmp")
+        return Picture(data[:54] + _WHITE_BLACK + data[62:], MEDIA_TYPES["bmp"])
     if options.eink:
         return Picture(_encode(image, "bmp"), MEDIA_TYPES["bmp"])
     return Picture(_encode(image, options.format), MEDIA_TYPES[options.format])

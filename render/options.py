@@ -37,14 +37,17 @@ class RenderOptions:
     color_background: str = "222222"
     color_title: str = "aaaaaa"
     color_axes: str = "9d9d9d"
+    # Not the spec's: with eink, the drawing as 1-bits (docs/api.md, Graphs). Without eink it changes nothing, so
+    # make_options turns it off there and such a request shares the plain picture's ETag.
+    invert: bool = False
 
 
-_FIELDS: dict[str, type] = {"eink": bool, "thick": bool, "title": bool, "width": int, "height": int}
+_FIELDS: dict[str, type] = {"eink": bool, "thick": bool, "title": bool, "width": int, "height": int, "invert": bool}
 _NAMES = frozenset(field.name for field in fields(RenderOptions))
 
 
 def make_options(**given: object) -> RenderOptions:
-    """Checked options from any subset of RenderOptions' fields, with canonical format and lower-case colours.
+    """Checked options from any of RenderOptions' fields: canonical format, lower-case colours, invert only with eink.
 
     Raises:
         InvalidOption: a width or height outside 16..2048, or a colour that is not six hex digits (checked first).
@@ -79,4 +82,5 @@ def make_options(**given: object) -> RenderOptions:
         color_background=options.color_background.lower(),
         color_title=options.color_title.lower(),
         color_axes=options.color_axes.lower(),
+        invert=options.invert and options.eink,
     )

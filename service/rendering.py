@@ -13,6 +13,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC
+from email.utils import formatdate, parsedate_to_datetime
 
 from render import Picture, RenderOptions, Series, render
 from service.core.values import VarType
@@ -53,6 +56,42 @@ def matches(if_none_match: str | None, etag: str) -> bool:
         return False
     tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
     return etag in tags or "*" in tags
+
+
+def http_date(seconds: int) -> str:
+    """Unix seconds as an HTTP-date (`Sun, 06 Nov 1994 08:49:37 GMT`), for Last-Modified."""
+    return formatdate(seconds, usegmt=True)
+
+
+def _seconds(http_date: str) -> float | None:
+    """An HTTP-date (any of RFC 9110's three forms) as Unix seconds; None if it is not one."""
+    try:
+        when = parsedate_to_datetime(http_date)
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+@dataclass(frozen=True, slots=True)
+class Conditions:
+    """What a request says of the copy it holds: If-None-Match, and If-Modified-Since (GET and HEAD only)."""
+
+    if_none_match: str | None = None
+    if_modified_since: str | None = None
+
+    def hold(self, etag: str, modified: int) -> bool:
+        """Whether the caller's copy is current, for a 304.
+
+        As RFC 9110 §13.2.2 orders: If-None-Match, when sent, decides alone; If-Modified-Since
+        counts only without it, and is ignored when it is not a date.
+        """
+        if self.if_none_match:
+            return matches(self.if_none_match, etag)
+        since = _seconds(self.if_modified_since) if self.if_modified_since else None
+        return since is not None and modified <= since
+
+
+NOTHING_HELD = Conditions()
 
 
 class Renderer:

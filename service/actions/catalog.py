@@ -24,6 +24,7 @@ from service.actions.params import (
 from service.core.access import Actor, check_access
 from service.core.results import Result, VariPassError
 from service.db.accounts import select_access
+from service.rendering import NOTHING_HELD, Conditions
 
 Handler = Callable[[Ctx, Any], Awaitable[Outcome[Any]]]
 
@@ -38,7 +39,7 @@ class UseCase:
     checks_access: bool = False
 
     async def perform(
-        self, services: Services, actor: Actor, params: Params | None, *, cached_tags: str | None = None
+        self, services: Services, actor: Actor, params: Params | None, *, conditions: Conditions = NOTHING_HELD
     ) -> Outcome[Any]:
         """Run the action as `actor`: the access rule, then the parameters, then the action's own
         checks (DESIGN.md §3, checks 3 to 7; `params` None means they were malformed).
@@ -48,15 +49,15 @@ class UseCase:
         """
         async with services.database.connection() as conn:
             if self.checks_access and params is not None and not actor.is_public:
-                return await self.handler(Ctx(conn, actor, None, services, cached_tags), params)
+                return await self.handler(Ctx(conn, actor, None, services, conditions), params)
             public = self.public and actor.is_public
             access = check_access(await select_access(conn, actor), public=public)
             if params is None:
                 raise VariPassError(Result.ERROR_INVALID_PARAMETERS)
-            return await self.handler(Ctx(conn, actor, access, services, cached_tags), params)
+            return await self.handler(Ctx(conn, actor, access, services, conditions), params)
 
     async def perform_fields(
-        self, services: Services, actor: Actor, fields: Mapping[str, Any], *, cached_tags: str | None = None
+        self, services: Services, actor: Actor, fields: Mapping[str, Any], *, conditions: Conditions = NOTHING_HELD
     ) -> Outcome[Any]:
         """`perform` with the parameters as a front door received them (text from a query or a form,
         or typed JSON); those that do not validate answer error_invalid_parameters in check order."""
@@ -64,7 +65,7 @@ class UseCase:
             params: Params | None = self.params.model_validate(present(dict(fields)))
         except ValidationError:
             params = None
-        return await self.perform(services, actor, params, cached_tags=cached_tags)
+        return await self.perform(services, actor, params, conditions=conditions)
 
 
 USE_CASES: dict[str, UseCase] = {

@@ -13,7 +13,7 @@ from service.core.values import VarType
 from service.db import variables as db_variables
 from service.db.pool import Connection, Database
 from service.db.variables import Variable
-from service.rendering import Renderer
+from service.rendering import NOTHING_HELD, Conditions, Renderer
 
 T = TypeVar("T")
 
@@ -35,8 +35,8 @@ class Ctx:
     # action that applies the rule inside its own statement (the write path, DESIGN.md §4).
     access: Access | None
     services: Services
-    # ETags of pictures the caller holds (graph): a match spares drawing and sending it again.
-    cached_tags: str | None = None
+    # What the caller says of the picture it holds (graph): a current copy spares drawing and sending it again.
+    conditions: Conditions = NOTHING_HELD
 
     @property
     def plan(self) -> Plan:

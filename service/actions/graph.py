@@ -10,14 +10,15 @@ from service.actions.params import GraphParams
 from service.core.results import Result, VariPassError
 from service.core.values import VarType
 from service.db import history as db_history
-from service.rendering import etag_of, matches, series_of
+from service.rendering import etag_of, series_of
 
 
 @dataclass(frozen=True, slots=True)
 class Graph:
-    """A picture of a variable's history and its ETag; no picture when the caller holds it already."""
+    """A picture of a variable's history, its ETag and Last-Modified; no picture when the caller holds it already."""
 
     etag: str
+    modified: int  # the time of the latest value (whole Unix seconds)
     picture: Picture | None
 
 
@@ -45,11 +46,11 @@ async def graph(ctx: Ctx, p: GraphParams) -> Outcome[Graph]:
     # The ETag comes from the history's extent: a screen whose copy is current, or a picture
     # already drawn, costs one small query and no transfer of the points.
     etag = etag_of(variable, await db_history.select_oldest(ctx.conn, variable), options)
-    if matches(ctx.cached_tags, etag):
-        return Outcome(Graph(etag, None))
+    if ctx.conditions.hold(etag, variable.time):
+        return Outcome(Graph(etag, variable.time, None))
     renderer = ctx.services.renderer
     picture = renderer.cached(etag)
     if picture is None:
         series = series_of(variable, await db_history.select_history(ctx.conn, variable))
         picture = await renderer.draw(etag, series, options)
-    return Outcome(Graph(etag, picture))
+    return Outcome(Graph(etag, variable.time, picture))

@@ -117,6 +117,7 @@ class GraphParams(IdParams):
     color_background: Option | None = None
     color_title: Option | None = None
     color_axes: Option | None = None
+    invert: Flag | None = None  # ours, not the spec's (docs/api.md, Graphs)
 
     def given(self) -> dict[str, bool | int | str]:
         """The options the request sets."""

@@ -13,7 +13,10 @@ Value = int | float | bool | str
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_STRING_LENGTH = 1024
 
-_INT_TEXT = re.compile(r"[+-]?[0-9]+")
+# Bounded: int() raises on a text of over 4,300 digits, and no int64 needs more than 19 (leading zeros aside).
+_INT_TEXT = re.compile(r"[+-]?[0-9]{1,100}")
+# ESPHome prints numbers with %f ("21.000000"): an int variable's value may have a fraction of zeros.
+_WHOLE_TEXT = re.compile(r"([+-]?[0-9]+)\.0*")
 # Python's float() also takes "1_000", "inf" and "nan"; the protocol takes plain decimal numbers only.
 _FLOAT_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _TRUE, _FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
@@ -55,6 +58,13 @@ def parse_int(raw: object) -> int | None:
     return None
 
 
+def parse_whole(raw: object) -> int | None:
+    """An int variable's value: what parse_int takes, or the text of a whole number with a fraction of zeros."""
+    if isinstance(raw, str) and (whole := _WHOLE_TEXT.fullmatch(raw.strip())):
+        raw = whole.group(1)
+    return parse_int(raw)
+
+
 def parse_float(raw: object) -> float | None:
     if isinstance(raw, bool):
         return None
@@ -92,7 +102,7 @@ class Candidates:
 
     @classmethod
     def of(cls, raw: object) -> Candidates:
-        return cls(parse_int(raw), parse_float(raw), parse_flag(raw), parse_string(raw))
+        return cls(parse_whole(raw), parse_float(raw), parse_flag(raw), parse_string(raw))
 
     def as_type(self, type_: VarType) -> Value | None:
         """The value as a variable of this type stores it; None if it does not fit."""

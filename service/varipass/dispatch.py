@@ -94,4 +94,4 @@ def action_of(raw: RawRequest) -> ActionSpec:
 async def dispatch(spec: ActionSpec, raw: RawRequest, services: Services) -> Outcome[Any]:
     """Run the request's use case as the party its key names (or nobody, without a key)."""
     actor = Actor.public(raw.client_ip) if raw.key is None else Actor.by_key(key_hash(raw.key), raw.client_ip)
-    return await spec.use_case.perform_fields(services, actor, raw.fields, cached_tags=raw.if_none_match)
+    return await spec.use_case.perform_fields(services, actor, raw.fields, conditions=raw.conditions)

@@ -9,6 +9,7 @@ from typing import Any
 from starlette.responses import Response
 
 from service.core.results import Result
+from service.rendering import http_date
 from service.varipass.presenter import Answer, Reply
 
 
@@ -38,9 +39,9 @@ def compact_json(data: Any) -> bytes:
 
 
 def success(reply: Reply, answer: Answer, http_version: str) -> Response:
-    if reply.etag is not None:
+    if reply.etag is not None and reply.modified is not None:
         # Images always carry an exact length (e-ink displays read them straight off the socket).
-        headers = {"ETag": reply.etag, "Cache-Control": "no-cache"}
+        headers = {"ETag": reply.etag, "Last-Modified": http_date(reply.modified), "Cache-Control": "no-cache"}
         if reply.picture is None:
             return Response(status_code=304, headers=headers)
         return Response(reply.picture.data, media_type=reply.picture.media_type, headers=headers)

@@ -33,9 +33,11 @@ class Reply:
 
     fields: dict[str, Any] = field(default_factory=dict)
     simple: tuple[str, ...] = ()
-    # An image (graph, sgraph) with its ETag; an ETag alone: the client's copy is current (304).
+    # An image (graph, sgraph) with its ETag and Last-Modified (Unix seconds); without the image: the
+    # client's copy is current (304).
     picture: Picture | None = None
     etag: str | None = None
+    modified: int | None = None
 
 
 Present = Callable[[Any], Reply]
@@ -122,4 +124,4 @@ def slatest(variables: list[Variable]) -> Reply:
 
 
 def graph(result: Graph) -> Reply:
-    return Reply(picture=result.picture, etag=result.etag)
+    return Reply(picture=result.picture, etag=result.etag, modified=result.modified)

@@ -22,6 +22,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from service.core.access import IPAddress
 from service.core.results import Result, VariPassError
+from service.rendering import NOTHING_HELD, Conditions
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +31,7 @@ class RawRequest:
     key: str | None
     fields: dict[str, Any]
     client_ip: IPAddress | None
-    if_none_match: str | None = None
+    conditions: Conditions = NOTHING_HELD
 
 
 # Connection: close makes uvicorn close the connection after the answer, instead of reading
@@ -130,4 +131,7 @@ async def parse(request: Request, fields: dict[str, Any], max_body: int) -> RawR
         body = await read_body(request, max_body)
         fields.update(body_fields(body, request.headers.get("content-type", "")))
     action, key = _text(fields.pop("action", None)), _text(fields.pop("key", None))
-    return RawRequest(action, key, fields, client_ip(request), request.headers.get("if-none-match"))
+    # RFC 9110 §13.1.3: If-Modified-Since is for GET and HEAD only.
+    since = request.headers.get("if-modified-since") if request.method in ("GET", "HEAD") else None
+    conditions = Conditions(request.headers.get("if-none-match"), since)
+    return RawRequest(action, key, fields, client_ip(request), conditions)

@@ -117,6 +117,39 @@ def test_render_eink_background_is_one_bits_graphics_zero_bits() -> None:
     assert colours(image) == {(0, 0, 0), (255, 255, 255)}
 
 
+def eink_bits(data: bytes, width: int, height: int) -> list[list[int]]:
+    """Every pixel's bit, top row first, as a decoder that ignores the palette reads it (ESPHome's online_image)."""
+    stride = (width + 31) // 32 * 4
+    rows = [data[62 + row * stride : 62 + (row + 1) * stride] for row in reversed(range(height))]
+    return [[row[x // 8] >> (7 - x % 8) & 1 for x in range(width)] for row in rows]
+
+
+@pytest.mark.parametrize("series", [samples.day(), samples.switches(), samples.empty()], ids=["day", "bool", "empty"])
+@pytest.mark.parametrize(("width", "height"), [(296, 128), (17, 19), (400, 300)])
+def test_render_eink_invert_drawing_one_bits_palette_swapped_same_picture(
+    series: Series, width: int, height: int
+) -> None:
+    plain = render(series, make_options(eink=True, width=width, height=height))
+    inverted = render(series, make_options(eink=True, invert=True, width=width, height=height))
+    assert inverted.media_type == "image/bmp"
+    assert inverted.data[:54] == plain.data[:54] and len(inverted.data) == len(plain.data)  # the same header
+    assert inverted.data[54:62] == b"\xff\xff\xff\x00\x00\x00\x00\x00"  # [white, black]
+    assert eink_bits(inverted.data, width, height) == [
+        [1 - bit for bit in row] for row in eink_bits(plain.data, width, height)
+    ]
+    stride = (width + 31) // 32 * 4
+    pad = stride * 8 - width
+    for row in range(height):  # the padding bits of every row stay 0
+        bits = int.from_bytes(inverted.data[62 + row * stride : 62 + (row + 1) * stride], "big")
+        assert bits & ((1 << pad) - 1) == 0
+    assert rgb(inverted).tobytes() == rgb(plain).tobytes()  # a viewer that reads the palette sees the same
+
+
+def test_render_invert_without_eink_changes_nothing() -> None:
+    colour = RenderOptions(invert=True, format="bmp")  # not through make_options, which drops it
+    assert render(samples.day(), colour) == render(samples.day(), make_options(format="bmp"))
+
+
 @pytest.mark.parametrize("series", [samples.day(), samples.switches(), samples.empty()], ids=["day", "bool", "empty"])
 @pytest.mark.parametrize("thick", [False, True])
 def test_render_eink_exactly_two_colours_no_grey(series: Series, thick: bool) -> None:

@@ -36,6 +36,7 @@ def test_make_options_every_field_given_kept() -> None:
         "color_background": "ffffff",
         "color_title": "123456",
         "color_axes": "000000",
+        "invert": True,
     }
     options = make_options(**given)
     assert {name: getattr(options, name) for name in given} == given
@@ -112,7 +113,15 @@ def test_invalid_errors_are_value_errors() -> None:
 
 @pytest.mark.parametrize(
     "given",
-    [{"widht": 100}, {"width": "100"}, {"width": True}, {"eink": 1}, {"title": "true"}, {"color_line": 0x9D9D9D}],
+    [
+        {"widht": 100},
+        {"width": "100"},
+        {"width": True},
+        {"eink": 1},
+        {"title": "true"},
+        {"invert": "true"},
+        {"color_line": 0x9D9D9D},
+    ],
 )
 def test_make_options_caller_bug_type_error(given: dict[str, object]) -> None:
     with pytest.raises(TypeError):
@@ -123,3 +132,9 @@ def test_render_options_frozen() -> None:
     options = make_options()
     with pytest.raises(AttributeError):
         options.width = 10  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("eink", "invert", "kept"), [(True, True, True), (True, False, False), (False, True, False)])
+def test_make_options_invert_kept_with_eink_only(eink: bool, invert: bool, kept: bool) -> None:
+    # Without eink invert changes nothing, so it is dropped: the same picture gets the same options (and ETag).
+    assert make_options(eink=eink, invert=invert).invert is kept

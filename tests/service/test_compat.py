@@ -123,3 +123,34 @@ def test_keep_alive_serves_many_requests_on_one_socket(api: Api, alice: Account)
             while not _complete(data):
                 data += sock.recv(65536)
             assert data.endswith(b"success|0|\r\n0\r\n\r\n")
+
+
+def test_esphome_write_with_zeros_then_inverted_eink_graph_cached(api: Api, alice: Account) -> None:
+    # ESPHome's http_request posts `%f` text; its online_image fetches a BMP with both validators.
+    var = api.create(alice.key, type="int")
+    body = f"key={alice.key}&action=swrite&id={var}&value=21.000000".encode()
+    answer = raw_exchange(
+        api.base_url,
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body,
+    )
+    assert answer.endswith(b"\r\n\r\n7\r\nsuccess\r\n0\r\n\r\n")
+    assert api.simple("sread", alice.key, id=var) == "success|21"
+
+    target = f"/?key={alice.key}&action=sgraph&id={var}&eink=true&invert=true&width=288&height=128"
+    head, _, image = raw_exchange(api.base_url, f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode()).partition(
+        b"\r\n\r\n"
+    )
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    fields = dict(line.split(b": ", 1) for line in head.split(b"\r\n")[1:])
+    assert fields[b"Content-Type"] == b"image/bmp" and int(fields[b"Content-Length"]) == len(image)
+    assert image[54:62] == b"\xff\xff\xff\x00\x00\x00\x00\x00"
+    assert fields[b"Last-Modified"].endswith(b" GMT")
+
+    validators = b"If-None-Match: " + fields[b"ETag"] + b"\r\nIf-Modified-Since: " + fields[b"Last-Modified"]
+    request = f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n".encode() + validators + b"\r\n\r\n"
+    again = raw_exchange(api.base_url, request)
+    head, _, rest = again.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 304 Not Modified\r\n") and rest == b""
+    assert b"\r\nETag: " + fields[b"ETag"] in head and b"\r\nLast-Modified: " + fields[b"Last-Modified"] in head

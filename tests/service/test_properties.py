@@ -192,6 +192,7 @@ def well_formed(world: World) -> dict[str, st.SearchStrategy[Any]]:
         "eink": flags,
         "thick": flags,
         "title": flags,
+        "invert": flags,
         "color_line": colors,
         "color_background": colors,
         "color_title": colors,

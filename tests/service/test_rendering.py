@@ -9,7 +9,7 @@ import time
 import pytest
 
 from render import make_options
-from service.rendering import Renderer, matches
+from service.rendering import Conditions, Renderer, http_date, matches
 from tests.harness import scaled
 from tests.render import samples
 
@@ -55,3 +55,31 @@ def test_if_none_match_forms() -> None:
     assert matches("*", '"abc"')
     assert not matches('"abd"', '"abc"')
     assert not matches(None, '"abc"')
+
+
+# 1994-11-06 08:49:37 UTC in RFC 9110's three forms.
+MODIFIED = 784_111_777
+DATES = ["Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994"]
+
+
+def test_http_date_is_imf_fixdate() -> None:
+    assert http_date(MODIFIED) == DATES[0]
+
+
+@pytest.mark.parametrize("date", DATES)
+def test_if_modified_since_every_form_same_second_holds(date: str) -> None:
+    assert Conditions(if_modified_since=date).hold('"abc"', MODIFIED)
+    assert Conditions(if_modified_since=date).hold('"abc"', MODIFIED - 1)
+    assert not Conditions(if_modified_since=date).hold('"abc"', MODIFIED + 1)
+
+
+@pytest.mark.parametrize("date", ["", "yesterday", "Sun, 06 Nov 99999 08:49:37 GMT", "784111777", "\x00"])
+def test_if_modified_since_not_a_date_ignored(date: str) -> None:
+    assert not Conditions(if_modified_since=date).hold('"abc"', 0)
+
+
+def test_if_none_match_decides_alone_when_sent() -> None:
+    # RFC 9110 §13.2.2: If-Modified-Since counts only without If-None-Match.
+    assert not Conditions('"old"', DATES[0]).hold('"abc"', MODIFIED)
+    assert Conditions('"abc"', "Thu, 01 Jan 1970 00:00:00 GMT").hold('"abc"', MODIFIED)
+    assert not Conditions().hold('"abc"', MODIFIED)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import struct
+from email.utils import formatdate
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -76,6 +78,30 @@ def test_graph_eink_is_a_1_bit_bmp_whatever_the_format(api: Api, db: Db, alice: 
     assert data[54:62] == b"\x00\x00\x00\x00\xff\xff\xff\x00"
 
 
+@pytest.mark.parametrize("flag", ["true", "1", "TRUE"])
+def test_graph_eink_invert_drawing_as_one_bits_looks_the_same(
+    api: Api, db: Db, alice: Account, transport: str, flag: str
+) -> None:
+    var = with_history(api, db, alice)
+    options = {"action": "graph", "key": alice.key, "id": var, "eink": "true", "width": 296, "height": 128}
+    plain = api.request(transport, **options)
+    inverted = api.request(transport, **options, invert=flag)
+    assert inverted.headers["content-type"] == "image/bmp"
+    assert inverted.content[54:62] == b"\xff\xff\xff\x00\x00\x00\x00\x00"  # [white, black]
+    # The background's bits (the first row's first byte) are 0s now, 1s in the Inkplate's picture.
+    assert (inverted.content[62], plain.content[62]) == (0x00, 0xFF)
+    assert inverted.headers["etag"] != plain.headers["etag"]
+    same = [Image.open(io.BytesIO(r.content)).convert("RGB").tobytes() for r in (plain, inverted)]
+    assert same[0] == same[1]
+
+
+def test_graph_invert_without_eink_changes_nothing(api: Api, db: Db, alice: Account) -> None:
+    var = with_history(api, db, alice)
+    plain = api.request(action="graph", key=alice.key, id=var)
+    inverted = api.request(action="graph", key=alice.key, id=var, invert="true")
+    assert (inverted.content, inverted.headers["etag"]) == (plain.content, plain.headers["etag"])
+
+
 def test_graph_colours_are_the_options(api: Api, db: Db, alice: Account) -> None:
     var = with_history(api, db, alice)
     image = picture(api, alice.key, var, color_background="ffffff", color_line="0000ff", color_axes="000000")
@@ -113,6 +139,7 @@ def test_graph_sizes_at_the_limits(api: Api, db: Db, alice: Account, width: int,
         {"color_axes": "fff"},
         {"eink": "yes"},
         {"title": "maybe"},
+        {"invert": "yes"},
     ],
     ids=repr,
 )
@@ -205,3 +232,37 @@ def test_graph_etag_changes_when_old_history_expires(api: Api, db: Db, alice: Ac
     after = api.request(action="graph", key=alice.key, id=var)
     assert after.headers["etag"] != before.headers["etag"]
     assert after.content != before.content
+
+
+def graph_get(api: Api, key: str, var: str, **headers: str) -> httpx.Response:
+    return api.http.get("/", params={"action": "graph", "key": key, "id": var}, headers=headers)
+
+
+def test_graph_last_modified_is_the_latest_values_time(api: Api, db: Db, alice: Account) -> None:
+    var = with_history(api, db, alice)
+    response = graph_get(api, alice.key, var)
+    assert response.headers["last-modified"] == formatdate(api.call("read", alice.key, id=var)["time"], usegmt=True)
+
+
+def test_graph_if_modified_since_304_then_a_write_changes_it(api: Api, db: Db, alice: Account) -> None:
+    var = with_history(api, db, alice)
+    first = graph_get(api, alice.key, var)
+    modified = first.headers["last-modified"]
+
+    cached = graph_get(api, alice.key, var, **{"If-Modified-Since": modified})
+    assert cached.status_code == 304 and cached.content == b""
+    assert (cached.headers["etag"], cached.headers["last-modified"]) == (first.headers["etag"], modified)
+    earlier = formatdate(api.call("read", alice.key, id=var)["time"] - 1, usegmt=True)
+    assert graph_get(api, alice.key, var, **{"If-Modified-Since": earlier}).status_code == 200
+
+    lift_cooldown(db, var, seconds=3600)
+    api.call("write", alice.key, id=var, value=9.5)
+    fresh = graph_get(api, alice.key, var, **{"If-Modified-Since": modified})
+    assert fresh.status_code == 200 and fresh.headers["last-modified"] != modified
+
+
+def test_graph_if_modified_since_ignored_on_post(api: Api, db: Db, alice: Account) -> None:
+    var = with_history(api, db, alice)
+    modified = graph_get(api, alice.key, var).headers["last-modified"]
+    response = api.request("form", {"If-Modified-Since": modified}, action="graph", key=alice.key, id=var)
+    assert response.status_code == 200 and response.content.startswith(MAGIC["image/png"])

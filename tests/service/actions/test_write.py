@@ -49,6 +49,60 @@ def test_write_json_value_not_of_its_type_invalid_parameters(
         assert response.json() == {"result": "error_invalid_parameters"}
 
 
+# Numbers as ESPHome's templates print them (%f, spaces): exact ones fit int and float variables (docs/api.md, Values).
+ESPHOME_NUMBERS = [
+    ("float", "21.500000", 21.5),
+    ("float", " 42", 42.0),
+    ("float", "-3.250000 ", -3.25),
+    ("int", " 42", 42),
+    ("int", "42 ", 42),
+    ("int", "21.0", 21),
+    ("int", "21.000000", 21),
+    ("int", "-7.", -7),
+    ("int", " +5.00 ", 5),
+    ("int", "9223372036854775807.000000", 2**63 - 1),
+]
+
+
+@pytest.mark.parametrize(("type_", "sent", "stored"), ESPHOME_NUMBERS, ids=repr)
+def test_write_number_text_with_zeros_or_spaces_stored_exactly(
+    api: Api, alice: Account, transport: str, type_: str, sent: str, stored: float
+) -> None:
+    var = api.create(alice.key, type=type_)
+    assert api.call("write", alice.key, transport, id=var, value=sent) == {"result": "success"}
+    value = api.call("read", alice.key, id=var)["value"]
+    assert value == stored and type(value) is type(stored)
+
+
+@pytest.mark.parametrize(
+    ("type_", "bad"),
+    [
+        ("int", "21.5"),
+        ("int", "21.000001"),
+        ("int", "2.1e1"),
+        ("int", ".0"),
+        ("int", "21.0.0"),
+        ("int", "9223372036854775808.0"),
+        ("int", "1" * 5000),  # past what int() reads: once an error_db
+        ("float", "nan "),
+        ("float", " inf"),
+    ],
+    ids=repr,
+)
+def test_write_number_text_not_exact_invalid_parameters(
+    api: Api, db: Db, alice: Account, transport: str, type_: str, bad: str
+) -> None:
+    var = api.create(alice.key, type=type_)
+    with unchanged(db, alice):
+        assert api.call("write", alice.key, transport, id=var, value=bad) == {"result": "error_invalid_parameters"}
+
+
+def test_write_json_number_with_a_decimal_point_into_int_still_refused(api: Api, db: Db, alice: Account) -> None:
+    var = api.create(alice.key, type="int")
+    with unchanged(db, alice):
+        assert api.call("write", alice.key, "json", id=var, value=21.0) == {"result": "error_invalid_parameters"}
+
+
 def test_write_without_value_invalid_parameters(api: Api, alice: Account, transport: str) -> None:
     var = api.create(alice.key)
     assert api.call("write", alice.key, transport, id=var)["result"] == "error_invalid_parameters"
