@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.harness import Running, running_api, running_gateway, scaled, throwaway_database
+from tests.harness import Running, eventually_async, running_api, running_gateway, scaled, throwaway_database
 from tests.infra.nginx import Edge, running_nginx
 from tests.support import Account, Db, make_account, moved, samples
 from tests.ws_gateway.support import client, next_message
@@ -163,6 +163,7 @@ async def test_a_replica_killed_mid_load_loses_no_acknowledged_write(own: Cluste
     acknowledged: set[tuple[str, int]] = set()
     answers: Counter[str] = Counter()
     after_kill: Counter[str] = Counter()
+    served_after_kill: set[int] = set()  # devices that got a success from the replica left
     killed = asyncio.Event()
     stop = asyncio.Event()
 
@@ -180,13 +181,17 @@ async def test_a_replica_killed_mid_load_loses_no_acknowledged_write(own: Cluste
                         after_kill[result] += 1
                     if result == "success":
                         acknowledged.add((var, value))
+                        if killed.is_set():
+                            served_after_kill.add(number)
                 await asyncio.sleep(max(0.0, 1.05 - (time.monotonic() - started)))
 
     devices = asyncio.gather(*(device(n) for n in range(WRITERS)))
     await asyncio.sleep(scaled(2))
     own.apis[0][0].process.kill()  # SIGKILL: no goodbye, requests in flight cut
     killed.set()
-    await asyncio.sleep(scaled(3))
+    await asyncio.sleep(scaled(1))
+    # nginx keeps serving from the other replica: every device gets on with its writes.
+    await eventually_async(lambda: len(served_after_kill) == WRITERS, 30, "every device served after the kill")
     stop.set()
     await devices
 
@@ -196,10 +201,9 @@ async def test_a_replica_killed_mid_load_loses_no_acknowledged_write(own: Cluste
     history = [(row["variable_id"], row["value_int"]) for row in stored]
     assert acknowledged <= set(history), f"acknowledged but lost: {sorted(acknowledged - set(history))[:10]}"
     assert len(history) == len(set(history)), "a write stored twice"
-    # nginx keeps serving from the other replica: no device saw an error, a refused connection or a 5xx.
+    # No device saw an error, a refused connection or a 5xx.
     # A write cut on the killed replica is sent again to the other: refused (error_cooldown) if it had committed.
     assert set(answers) <= {"success", "error_cooldown"}, answers
-    assert after_kill["success"] > WRITERS * VARIABLES, after_kill
     print(f"answers: {dict(answers)}; after the kill: {dict(after_kill)}")
 
 
