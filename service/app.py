@@ -22,6 +22,7 @@ from service.core.settings import Settings
 from service.db import history as db_history, sessions as db_sessions
 from service.db.notify import Notifier
 from service.db.pool import DATABASE_ERRORS, Database, create_database
+from service.db.write_batch import WriteBatcher
 from service.mail import Mailer
 from service.metrics import ApiMetrics
 from service.rendering import Renderer
@@ -82,7 +83,7 @@ def create_app(settings: Settings, database_url: str) -> ASGIApp:
         notifier = Notifier(database_url, pooler=settings.db_pooler == "transaction")
         notifier.start()
         pruner = asyncio.create_task(_prune_forever(database, settings.prune_interval))
-        services = Services(database, settings.plan, renderer)
+        services = Services(database, WriteBatcher(database, settings.write_batch_max), settings.plan, renderer)
         app.state.endpoint = Endpoint(services, notifier, settings.max_body_bytes, floods, metrics)
         app.state.web = Web(settings, services, notifier, Mailer(settings), throttles, templates())
         try:
@@ -92,6 +93,7 @@ def create_app(settings: Settings, database_url: str) -> ASGIApp:
             await asyncio.gather(pruner, return_exceptions=True)
             await notifier.close()
             renderer.close()
+            await services.writes.close()
             await database.close()
 
     async def healthz(request: Request) -> Response:

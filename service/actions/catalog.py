@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from service.actions import graph, listing, transfer, values, variables
+from service.actions import graph, listing, reads, transfer, values, variables
 from service.actions.context import Ctx, Outcome, Services
 from service.actions.params import (
     CreateParams,
@@ -21,12 +21,15 @@ from service.actions.params import (
     WriteParams,
     present,
 )
+from service.actions.reads import ReadCtx
 from service.core.access import Actor, check_access
 from service.core.results import Result, VariPassError
 from service.db.accounts import select_access
+from service.db.reads import select_access_and_variable
 from service.rendering import NOTHING_HELD, Conditions
 
-Handler = Callable[[Ctx, Any], Awaitable[Outcome[Any]]]
+# (ctx, params); ctx is a reads.ReadCtx for a use case that `reads` a variable.
+Handler = Callable[[Any, Any], Awaitable[Outcome[Any]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,9 @@ class UseCase:
     safe: bool = False  # changes nothing, so HTTP's HEAD may ask it too
     # The handler applies the access rule inside its own single statement (the write path, DESIGN.md §4).
     checks_access: bool = False
+    # The handler reads the variable `params.id`: it comes with the access rule's columns, in one
+    # statement and one round trip (service/db/reads.py).
+    reads: bool = False
 
     async def perform(
         self, services: Services, actor: Actor, params: Params | None, *, conditions: Conditions = NOTHING_HELD
@@ -47,10 +53,15 @@ class UseCase:
         Raises:
             VariPassError: the first check that fails.
         """
+        if self.checks_access and params is not None and not actor.is_public:
+            # Its statement goes through the write batcher, which lends the connection (issue 13).
+            return await self.handler(Ctx(None, actor, None, services, conditions), params)
         async with services.database.connection() as conn:
-            if self.checks_access and params is not None and not actor.is_public:
-                return await self.handler(Ctx(conn, actor, None, services, conditions), params)
             public = self.public and actor.is_public
+            if self.reads and isinstance(params, IdParams):
+                row, variable = await select_access_and_variable(conn, actor, params.id, public=public)
+                access = check_access(row, public=public)
+                return await self.handler(ReadCtx(conn, actor, access, services, conditions, variable), params)
             access = check_access(await select_access(conn, actor), public=public)
             if params is None:
                 raise VariPassError(Result.ERROR_INVALID_PARAMETERS)
@@ -71,17 +82,17 @@ class UseCase:
 USE_CASES: dict[str, UseCase] = {
     "create": UseCase(variables.create, CreateParams),
     "edit": UseCase(variables.edit, EditParams),
-    "info": UseCase(variables.info, IdParams, public=True, safe=True),
+    "info": UseCase(reads.read, IdParams, public=True, safe=True, reads=True),
     "delete": UseCase(variables.delete, IdParams),
     "ordprev": UseCase(variables.ordprev, IdParams),
     "ordnext": UseCase(variables.ordnext, IdParams),
     "list": UseCase(listing.list_ids, NoParams, safe=True),
-    "read": UseCase(values.read, IdParams, public=True, safe=True),
-    "history": UseCase(values.history, IdParams, public=True, safe=True),
+    "read": UseCase(reads.read, IdParams, public=True, safe=True, reads=True),
+    "history": UseCase(reads.history, IdParams, public=True, safe=True, reads=True),
     "write": UseCase(values.write, WriteParams, checks_access=True),
     "toggle": UseCase(values.toggle, IdParams, checks_access=True),
     "all": UseCase(listing.all_data, NoParams, safe=True),
     "latest": UseCase(listing.latest, NoParams, safe=True),
     "transfer": UseCase(transfer.transfer, TransferParams),
-    "graph": UseCase(graph.graph, GraphParams, public=True, safe=True),
+    "graph": UseCase(graph.graph, GraphParams, public=True, safe=True, reads=True),
 }

@@ -13,6 +13,7 @@ from service.core.values import VarType
 from service.db import variables as db_variables
 from service.db.pool import Connection, Database
 from service.db.variables import Variable
+from service.db.write_batch import WriteBatcher
 from service.rendering import NOTHING_HELD, Conditions, Renderer
 
 T = TypeVar("T")
@@ -20,16 +21,18 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """What the process holds for every request: the database, the plan and the renderer."""
+    """What the process holds for every request: the database, its write batcher, the plan and the renderer."""
 
     database: Database
+    writes: WriteBatcher
     plan: Plan
     renderer: Renderer
 
 
 @dataclass(frozen=True, slots=True)
 class Ctx:
-    conn: Connection
+    # None for an action that sends its one statement through the write batcher (the write path).
+    connection: Connection | None
     actor: Actor
     # The account acting once the access rule let it in; None for a public request, and for an
     # action that applies the rule inside its own statement (the write path, DESIGN.md §4).
@@ -37,6 +40,11 @@ class Ctx:
     services: Services
     # What the caller says of the picture it holds (graph): a current copy spares drawing and sending it again.
     conditions: Conditions = NOTHING_HELD
+
+    @property
+    def conn(self) -> Connection:
+        assert self.connection is not None
+        return self.connection
 
     @property
     def plan(self) -> Plan:
@@ -58,16 +66,13 @@ class Outcome(Generic[T]):
 
 
 async def find_variable(ctx: Ctx, var_id: str) -> Variable:
-    """The caller's variable, or a public one for a request without a key.
+    """The acting account's variable (reads by id alone go through actions/reads.py).
 
     Raises:
-        VariPassError: error_invalid_id, whether the id is unknown, another account's, or
-            private; the answer never reveals that an id exists.
+        VariPassError: error_invalid_id, whether the id is unknown or another account's; the
+            answer never reveals that an id exists.
     """
-    if ctx.access is None:
-        variable = await db_variables.select_public_variable(ctx.conn, var_id)
-    else:
-        variable = await db_variables.select_variable(ctx.conn, ctx.access.account_id, var_id)
+    variable = await db_variables.select_variable(ctx.conn, ctx.account.account_id, var_id)
     if variable is None:
         raise VariPassError(Result.ERROR_INVALID_ID)
     return variable

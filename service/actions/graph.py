@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from render import InvalidFormat, InvalidOption, Picture, RenderOptions, make_options
-from service.actions.context import Ctx, Outcome, find_variable
+from service.actions.context import Outcome
 from service.actions.params import GraphParams
+from service.actions.reads import ReadCtx
 from service.core.results import Result, VariPassError
 from service.core.values import VarType
 from service.db import history as db_history
@@ -36,9 +37,9 @@ def _options(p: GraphParams) -> RenderOptions | None:
         return None
 
 
-async def graph(ctx: Ctx, p: GraphParams) -> Outcome[Graph]:
+async def graph(ctx: ReadCtx, p: GraphParams) -> Outcome[Graph]:
     options = _options(p)
-    variable = await find_variable(ctx, p.id)
+    variable = ctx.variable
     if variable.type is VarType.STRING:
         raise VariPassError(Result.ERROR_IS_STRING)
     if options is None:

@@ -1,20 +1,16 @@
-"""read, history, write, toggle (the protocol's s-variants present the same results)."""
+"""write and toggle (the protocol's s-variants present the same results)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from asyncpg import Record
-
-from service.actions.context import Ctx, Outcome, find_variable
+from service.actions.context import Ctx, Outcome
 from service.actions.params import IdParams, WriteParams
 from service.core.access import check_access
 from service.core.changes import Change, ChangeKind
 from service.core.results import Result, VariPassError
 from service.core.values import Candidates, Value, VarType
-from service.db import history as db_history, variables as db_variables
-from service.db.history import Point
-from service.db.variables import Variable
+from service.db.variables import Write
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,24 +21,16 @@ class Written:
     time: int
 
 
-async def read(ctx: Ctx, p: IdParams) -> Outcome[Variable]:
-    return Outcome(await find_variable(ctx, p.id))
-
-
-async def history(ctx: Ctx, p: IdParams) -> Outcome[list[Point]]:
-    variable = await find_variable(ctx, p.id)
-    return Outcome(await db_history.select_history(ctx.conn, variable))
-
-
 async def _write(ctx: Ctx, var_id: str, value: Candidates | None) -> Outcome[Written]:
-    """Write `value`, or toggle when None, in one statement that also applies the access rule.
+    """Write `value`, or toggle when None, in one statement that also applies the access rule, in a batch
+    with the process's other writes of the moment.
 
     Raises:
         VariPassError: the access rule's errors, then error_invalid_id, then
             error_invalid_parameters (the value does not fit the variable's type) or
             error_not_bool, then error_cooldown.
     """
-    row: Record = await db_variables.write_value(ctx.conn, ctx.actor, var_id, value)
+    row = await ctx.services.writes.write(Write(ctx.actor, var_id, value))
     check_access(row, public=False)
     if row["type"] is None:
         raise VariPassError(Result.ERROR_INVALID_ID)

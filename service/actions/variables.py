@@ -1,4 +1,4 @@
-"""create, edit, info, delete, ordprev, ordnext."""
+"""create, edit, delete, ordprev, ordnext (info is `read` in reads.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from service.core.ids import new_variable_id
 from service.core.results import Result, VariPassError
 from service.core.values import VarType
 from service.db import accounts as db_accounts, history as db_history, variables as db_variables
-from service.db.variables import Definition, Variable
+from service.db.variables import Definition
 
 
 def _definition(p: CreateParams | EditParams, type_: VarType, cooldown: int) -> Definition:
@@ -48,10 +48,6 @@ async def edit(ctx: Ctx, p: EditParams) -> Outcome[None]:
         elif expire < variable.expire:
             await db_history.delete_expired_of(ctx.conn, variable.account_id, variable.id)
     return Outcome(None, (Change(variable.account_id, variable.id, ChangeKind.EDITED),))
-
-
-async def info(ctx: Ctx, p: IdParams) -> Outcome[Variable]:
-    return Outcome(await find_variable(ctx, p.id))
 
 
 async def delete(ctx: Ctx, p: IdParams) -> Outcome[None]:

@@ -26,14 +26,16 @@ class Account:
     password_hash: str | None
 
 
-def _access_sql(who: str) -> str:
+def access_sql(who: str, columns: str = "", joins: str = "") -> str:
+    """The statement that reads the access rule's columns for the account `who` finds, with more
+    `columns` from more `joins` (the read path adds the variable: service/db/reads.py)."""
     # One row whatever the actor: the account's columns are NULL when none matches (a public
     # request, an unknown key), and ip_banned is always answered; core.access.check_access reads it.
-    return f"SELECT {ACCESS_COLUMNS} FROM (VALUES (1)) AS one (x) LEFT JOIN accounts a ON {who}"
+    return f"SELECT {ACCESS_COLUMNS}{columns} FROM (VALUES (1)) AS one (x) LEFT JOIN accounts a ON {who}{joins}"
 
 
-ACCESS_BY_KEY_SQL = _access_sql(BY_KEY)
-ACCESS_BY_ACCOUNT_SQL = _access_sql(BY_ACCOUNT)
+ACCESS_BY_KEY_SQL = access_sql(BY_KEY)
+ACCESS_BY_ACCOUNT_SQL = access_sql(BY_ACCOUNT)
 
 _COLUMNS = "id, email, confirmed, banned, locked, transfers_enabled, max_variables, key_prefix, password_hash"
 

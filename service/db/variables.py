@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,8 +66,9 @@ class Definition:
         )
 
 
-_COLUMNS = """
-    v.account_id, v.id, v.type, v.name, v.description, v.unit, v.graph, v.perc, v.min, v.max,
+# owner_id, as the read path's statement also holds the acting account's account_id (service/db/reads.py).
+VARIABLE_COLUMNS = """
+    v.account_id AS owner_id, v.id, v.type, v.name, v.description, v.unit, v.graph, v.perc, v.min, v.max,
     v.expire, v.cooldown, v.public, v.value_int, v.value_float, v.value_bool, v.value_text,
     v.value_time, v.last_write IS NOT NULL AS written
 """
@@ -79,12 +81,12 @@ def stored_value(row: Record | dict[str, Any], type_: VarType) -> Value:
     return ZERO[type_] if value is None else value
 
 
-def _variable(row: Record | None) -> Variable | None:
+def variable_of(row: Record | None) -> Variable | None:
     if row is None:
         return None
     type_ = VarType(row["type"])
     return Variable(
-        account_id=row["account_id"],
+        account_id=row["owner_id"],
         id=row["id"],
         type=type_,
         name=row["name"],
@@ -103,32 +105,18 @@ def _variable(row: Record | None) -> Variable | None:
     )
 
 
-# The read path's statement (tests/bench/write_path.py gives it to pgbench as it is).
-SELECT_VARIABLE_SQL = f"SELECT {_COLUMNS} FROM variables v WHERE v.account_id = $1 AND v.id = $2"
+SELECT_VARIABLE_SQL = f"SELECT {VARIABLE_COLUMNS} FROM variables v WHERE v.account_id = $1 AND v.id = $2"
 
 
 async def select_variable(conn: Connection, account_id: int, var_id: str) -> Variable | None:
-    return _variable(await conn.fetchrow(SELECT_VARIABLE_SQL, account_id, var_id))
-
-
-async def select_public_variable(conn: Connection, var_id: str) -> Variable | None:
-    """A public variable by id alone, through the directory of ids (requests without a key)."""
-    row = await conn.fetchrow(
-        f"""
-        SELECT {_COLUMNS} FROM variable_ids d
-        JOIN variables v ON v.account_id = d.account_id AND v.id = d.id
-        WHERE d.id = $1 AND v.public
-        """,
-        var_id,
-    )
-    return _variable(row)
+    return variable_of(await conn.fetchrow(SELECT_VARIABLE_SQL, account_id, var_id))
 
 
 async def select_variables(conn: Connection, account_id: int) -> list[Variable]:
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM variables v WHERE v.account_id = $1 ORDER BY v.position", account_id
+        f"SELECT {VARIABLE_COLUMNS} FROM variables v WHERE v.account_id = $1 ORDER BY v.position", account_id
     )
-    return [v for v in map(_variable, rows) if v is not None]
+    return [v for v in map(variable_of, rows) if v is not None]
 
 
 async def select_ids(conn: Connection, account_id: int) -> list[str]:
@@ -249,67 +237,121 @@ async def move_to_account(conn: Connection, variable: Variable, target_id: int) 
     await conn.execute("UPDATE variable_ids SET account_id = $2 WHERE id = $1", variable.id, target_id)
 
 
-# The hot path of the API in one statement and one round trip (DESIGN.md §4): it applies the access
-# rule (service/core/access.py) to the actor's account, then writes (or toggles) only if the value
-# fits the variable's type and the cooldown has passed, and records the value in history when the
-# variable keeps any. Concurrent writes to one row serialise on its row lock; the loser
-# re-evaluates the cooldown against the winner's last_write (READ COMMITTED re-check) and so
-# changes nothing. `who` finds the actor's account: by key hash or by account id, as $1.
-def _write_sql(who: str) -> str:
+# The hot path of the API in one statement and one round trip (DESIGN.md §4), for one write or for a
+# batch of them (service/db/write_batch.py): it applies the access rule (service/core/access.py) to
+# each write's account, then writes (or toggles) only if the value fits the variable's type and the
+# cooldown has passed, and records the value in history when the variable keeps any. Of the writes
+# of one batch to one variable, the first in arrival order that passes is written; the others meet
+# its cooldown (at least 1 s), as they would one after the other. Concurrent writes to one row
+# serialise on its row lock; the loser re-evaluates the type and cooldown against the winner's row
+# (READ COMMITTED re-check) and so changes nothing. Each write is an input row `i`, numbered `n`.
+_INPUT = ("cred", "ip", "var_id", "v_int", "v_float", "v_bool", "v_text", "toggle")
+_INPUT_TYPES = {BY_KEY: "bytea", BY_ACCOUNT: "bigint"}  # of the credential, $1 of `who`
+
+
+def _fits(i: str) -> str:
+    """The type and cooldown rules on variable `v` for the write in row `i`."""
     return f"""
-WITH account AS (
-    SELECT a.id FROM accounts a WHERE {who} AND {USABLE}
+    CASE WHEN {i}.toggle THEN v.type = 'bool'
+         ELSE CASE v.type WHEN 'int' THEN {i}.v_int IS NOT NULL
+                          WHEN 'float' THEN {i}.v_float IS NOT NULL
+                          WHEN 'bool' THEN {i}.v_bool IS NOT NULL
+                          ELSE {i}.v_text IS NOT NULL END END
+    AND (v.last_write IS NULL OR v.last_write + make_interval(secs => v.cooldown) <= statement_timestamp())"""
+
+
+def _write_sql(who: str, *, many: bool) -> str:
+    types = (_INPUT_TYPES[who], "inet", "text", "bigint", "float8", "bool", "text", "bool")
+    if many:  # $n: arrays of the writes' values, in arrival order
+        arrays = ", ".join(f"${n}::{type_}[]" for n, type_ in enumerate(types, 1))
+        source = f"SELECT * FROM unnest({arrays}) WITH ORDINALITY AS i ({', '.join(_INPUT)}, n)"
+    else:
+        named = enumerate(zip(types, _INPUT, strict=True), 1)
+        columns = ", ".join(f"${n}::{type_} AS {name}" for n, (type_, name) in named)
+        source = f"SELECT {columns}, 1::bigint AS n"
+
+    # Of a batch's writes to one variable, the first in arrival order; a lone write needs no sort.
+    first, in_order = ("DISTINCT ON (v.account_id, v.id)", "ORDER BY v.account_id, v.id, i.n") if many else ("", "")
+
+    def bind(sql: str) -> str:  # the access rule's $1 and $2 are the input row's
+        return sql.replace("$1", "i.cred").replace("$2", "i.ip")
+
+    # NOT MATERIALIZED: the planner sees a lone write's parameters where they are used, as in a
+    # statement without `input`. (Materialized and sorted, a lone write's statement took twice as
+    # long, measured on a table without statistics yet.)
+    return f"""
+WITH input AS NOT MATERIALIZED (
+    {source}
+), chosen AS (
+    SELECT {first} i.*, v.account_id
+    FROM input i
+    JOIN accounts a ON {bind(who)} AND {bind(USABLE)}
+    JOIN variables v ON v.account_id = a.id AND v.id = i.var_id
+    WHERE {_fits("i")}
+    {in_order}
 ), written AS (
     UPDATE variables v SET
-        value_int = CASE WHEN v.type = 'int' THEN $4::bigint END,
-        value_float = CASE WHEN v.type = 'float' THEN $5::float8 END,
+        value_int = CASE WHEN v.type = 'int' THEN c.v_int END,
+        value_float = CASE WHEN v.type = 'float' THEN c.v_float END,
         value_bool = CASE WHEN v.type = 'bool' THEN
-            CASE WHEN $8::bool THEN NOT coalesce(v.value_bool, false) ELSE $6::bool END END,
-        value_text = CASE WHEN v.type = 'string' THEN $7::text END,
+            CASE WHEN c.toggle THEN NOT coalesce(v.value_bool, false) ELSE c.v_bool END END,
+        value_text = CASE WHEN v.type = 'string' THEN c.v_text END,
         value_time = statement_timestamp(),
         last_write = statement_timestamp()
-    FROM account a
-    WHERE v.account_id = a.id AND v.id = $3
-      AND CASE WHEN $8::bool THEN v.type = 'bool'
-               ELSE CASE v.type WHEN 'int' THEN $4::bigint IS NOT NULL
-                                WHEN 'float' THEN $5::float8 IS NOT NULL
-                                WHEN 'bool' THEN $6::bool IS NOT NULL
-                                ELSE $7::text IS NOT NULL END END
-      AND (v.last_write IS NULL OR v.last_write + make_interval(secs => v.cooldown) <= statement_timestamp())
-    RETURNING v.account_id, v.id, v.expire, v.value_int, v.value_float, v.value_bool, v.value_text, v.value_time
+    FROM chosen c
+    WHERE v.account_id = c.account_id AND v.id = c.var_id AND {_fits("c")}
+    RETURNING c.n, v.account_id, v.id, v.expire, v.value_int, v.value_float, v.value_bool, v.value_text,
+        v.value_time
 ), kept AS (
     INSERT INTO history (account_id, variable_id, time, value_int, value_float, value_bool, value_text)
     SELECT account_id, id, value_time, value_int, value_float, value_bool, value_text
     FROM written WHERE expire > 0
 )
-SELECT {ACCESS_COLUMNS}, v.type, w.value_bool, w.value_time
-FROM (VALUES (1)) AS one (x)
-LEFT JOIN accounts a ON {who}
-LEFT JOIN variables v ON v.account_id = a.id AND v.id = $3
-LEFT JOIN written w ON true
+SELECT {bind(ACCESS_COLUMNS)}, v.type, w.value_bool, w.value_time
+FROM input i
+LEFT JOIN accounts a ON {bind(who)}
+LEFT JOIN variables v ON v.account_id = a.id AND v.id = i.var_id
+LEFT JOIN written w ON w.n = i.n
+ORDER BY i.n
 """
 
 
-WRITE_BY_KEY_SQL = _write_sql(BY_KEY)
-WRITE_BY_ACCOUNT_SQL = _write_sql(BY_ACCOUNT)
+_WRITE_SQL = {(who, many): _write_sql(who, many=many) for who in (BY_KEY, BY_ACCOUNT) for many in (False, True)}
+WRITE_BY_KEY_SQL = _WRITE_SQL[BY_KEY, False]  # a lone device's write, as tests/bench/write_path.py gives it to pgbench
 
 
-async def write_value(conn: Connection, actor: Actor, var_id: str, value: Candidates | None) -> Record:
-    """Write `value` (or toggle, when None) with the access check in the same statement.
+@dataclass(frozen=True, slots=True)
+class Write:
+    """A write of `value` (a toggle, when None) to variable `var_id`, as `actor`."""
 
-    Returns the columns of core.access.ACCESS_COLUMNS plus `type` (NULL: no such variable of
-    this account), `value_bool` (a toggle's new value) and `value_time` (NULL: nothing was written).
+    actor: Actor
+    var_id: str
+    value: Candidates | None
+
+    def args(self) -> tuple[object, ...]:
+        value = self.value
+        return (
+            self.actor.credential,
+            self.actor.client_ip,
+            self.var_id,
+            value.as_int if value else None,
+            value.as_float if value else None,
+            value.as_bool if value else None,
+            value.as_string if value else None,
+            value is None,
+        )
+
+
+async def write_values(conn: Connection, writes: Sequence[Write]) -> list[Record]:
+    """Make `writes`, all by actors of one kind (Actor.who), in arrival order, in one statement: with
+    the access check, and one commit when `conn` is in no transaction.
+
+    Returns a row per write, in their order: the columns of core.access.ACCESS_COLUMNS plus `type`
+    (NULL: no such variable of this account), `value_bool` (a toggle's new value) and `value_time`
+    (NULL: nothing was written).
     """
-    row = await conn.fetchrow(
-        WRITE_BY_ACCOUNT_SQL if actor.who == BY_ACCOUNT else WRITE_BY_KEY_SQL,
-        actor.credential,
-        actor.client_ip,
-        var_id,
-        value.as_int if value else None,
-        value.as_float if value else None,
-        value.as_bool if value else None,
-        value.as_string if value else None,
-        value is None,
+    many = len(writes) > 1
+    args = (
+        [list(column) for column in zip(*(write.args() for write in writes), strict=True)] if many else writes[0].args()
     )
-    assert row is not None
-    return row
+    return await conn.fetch(_WRITE_SQL[writes[0].actor.who, many], *args)

@@ -55,8 +55,8 @@ import psutil
 
 from service.core.ids import key_hash
 from service.core.settings import Settings
-from service.db.accounts import ACCESS_BY_KEY_SQL
-from service.db.variables import SELECT_VARIABLE_SQL, WRITE_BY_KEY_SQL
+from service.db.reads import READ_BY_KEY_SQL
+from service.db.variables import WRITE_BY_KEY_SQL
 from tests.bench.cpu import CpuClock
 from tests.bench.pgbench_log import logged_latencies, percentile, stat
 from tests.harness import (
@@ -302,10 +302,8 @@ def pgbench_script(action: str) -> str:
         value = ":value"
         write = {1: _KEY_HASH, 2: ":ip", 3: ":var", 4: value, 5: value, 6: value, 7: value, 8: ":toggle"}
         return f"{_WALK}{pgbench_sql(WRITE_BY_KEY_SQL, write)};\n"
-    # sread: two statements, as dispatch() runs them: the key check, then the variable of its account.
-    access = pgbench_sql(ACCESS_BY_KEY_SQL, {1: _KEY_HASH, 2: ":ip"})
-    select = pgbench_sql(SELECT_VARIABLE_SQL, {1: ":account_id", 2: ":var"})
-    return f"{_WALK}{access}\n\\gset\n{select};\n"
+    # sread: one statement, the key check and the variable of its account together.
+    return f"{_WALK}{pgbench_sql(READ_BY_KEY_SQL, {1: _KEY_HASH, 2: ':ip', 3: ':var'})};\n"
 
 
 def pgbench_binary() -> Path:

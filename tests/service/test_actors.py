@@ -17,6 +17,7 @@ from service.core.ids import key_hash
 from service.core.results import Result, VariPassError
 from service.core.settings import Plan
 from service.db.pool import create_database
+from service.db.write_batch import WriteBatcher
 from service.rendering import Renderer
 from tests.support import Account, Api, Db, make_account
 
@@ -25,8 +26,10 @@ from tests.support import Account, Api, Db, make_account
 async def services(db_url: str) -> AsyncIterator[Services]:
     database = await create_database(db_url, min_size=1, max_size=2)
     renderer = Renderer(workers=1, cache_bytes=0)
-    yield Services(database, Plan(), renderer)
+    writes = WriteBatcher(database, max_size=64)
+    yield Services(database, writes, Plan(), renderer)
     renderer.close()
+    await writes.close()
     await database.close()
 
 
