@@ -16,13 +16,14 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -180,10 +181,21 @@ def postgres_server() -> Iterator[Server]:
             server.cleanup()
 
 
-async def execute(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(url)
+async def execute(url: str, *statements: str) -> None:
+    """Run `statements` in turn on a connection of their own."""
+    conn = await asyncpg.connect(url, timeout=scaled(10))
     try:
-        await conn.execute(sql)
+        for sql in statements:
+            await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def fetchval(url: str, sql: str) -> Any:
+    """The first value `sql` answers, on a connection of its own."""
+    conn = await asyncpg.connect(url, timeout=scaled(10))
+    try:
+        return await conn.fetchval(sql)
     finally:
         await conn.close()
 
@@ -289,6 +301,28 @@ class Running:
             return stop_process(self.process, timeout)
         finally:
             self._log.close()
+
+
+class ClientThreads:
+    """Clients working in threads for the length of a `with` block: `_run(number)` in each, until
+    `_stop` is set on the way out."""
+
+    def __init__(self, clients: int) -> None:
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(clients)]
+
+    def __enter__(self) -> Self:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(scaled(30))
+
+    def _run(self, number: int) -> None:
+        raise NotImplementedError
 
 
 def http_client(base: str, timeout: float = 30) -> httpx.Client:

@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from websockets.sync.client import connect
 
 from service.core.ids import key_hash, new_key
 from tests.harness import http_client, scaled
@@ -84,11 +85,11 @@ def make_account(
     return Account(account_id, email, key)
 
 
-def account_on(url: str) -> Account:
-    """An account made in the database at `url` (a PostgreSQL of a test's own)."""
+def account_on(url: str, **options: Any) -> Account:
+    """An account made in the database at `url` (a PostgreSQL of a test's own); `options` as make_account's."""
     db = Db(url)
     try:
-        return make_account(db)
+        return make_account(db, **options)
     finally:
         db.close()
 
@@ -388,3 +389,26 @@ def moved(before: Samples, after: Samples, action: str, result: str) -> float:
     """How much varistore_requests_total{action, result} grew."""
     key = ("varistore_requests_total", (("action", action), ("result", result)))
     return after.get(key, 0.0) - before.get(key, 0.0)
+
+
+# -- A whole service ------------------------------------------------------------------------------
+
+
+def check_serves(base: str, ws: str, key: str) -> None:
+    """The API at `base` and the gateway at `ws` serve a browser and a device: the landing page and a
+    static file, a variable created and written with its `refresh` on a socket, its PNG and e-ink graphs."""
+    with httpx.Client(base_url=base, timeout=scaled(30)) as http:
+        page = http.get("/", headers={"Accept": "text/html"})
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assert http.get("/app/static/app.css").status_code == 200
+        var = http.get("/", params={"key": key, "action": "create", "type": "float", "name": "T"}).json()["id"]
+        with connect(ws, open_timeout=scaled(10)) as socket:
+            socket.send(f"key {key}")
+            assert socket.recv(timeout=scaled(10)) == "ok"
+            wrote = http.get("/", params={"key": key, "action": "write", "id": var, "value": "1.5"})
+            assert wrote.json() == {"result": "success"}
+            assert socket.recv(timeout=scaled(10)) == "refresh"
+        graph = http.get("/", params={"key": key, "action": "graph", "id": var})
+        assert graph.content.startswith(b"\x89PNG"), graph.text
+        eink = http.get("/", params={"key": key, "action": "sgraph", "id": var, "eink": "true"})
+        assert eink.content.startswith(b"BM"), eink.text

@@ -47,7 +47,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
@@ -64,6 +63,7 @@ from tests.harness import (
     accepts,
     embedded_postgres,
     execute,
+    fetchval,
     free_port,
     postgres_server,
     running_api,
@@ -112,14 +112,6 @@ class Row:
 
 
 # -- PostgreSQL ---------------------------------------------------------------------------------------
-
-
-async def _fetchval(url: str, sql: str) -> Any:
-    conn = await asyncpg.connect(url)
-    try:
-        return await conn.fetchval(sql)
-    finally:
-        await conn.close()
 
 
 def account_key(account: int) -> str:
@@ -177,7 +169,7 @@ async def populate(url: str) -> None:
 
 
 def history_rows(url: str) -> int:
-    return int(asyncio.run(_fetchval(url, "SELECT count(*) FROM history")))
+    return int(asyncio.run(fetchval(url, "SELECT count(*) FROM history")))
 
 
 # -- The service --------------------------------------------------------------------------------------

@@ -19,10 +19,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import psutil
 
-from tests.harness import embedded_postgres, execute, free_port, scaled
+from tests.harness import embedded_postgres, execute, fetchval, free_port, scaled
 
 STANDBY_NAME = "varistore_standby"  # its application_name, which synchronous_standby_names names
 
@@ -47,17 +46,6 @@ def _run(argv: list[str], user: str | None, timeout: float = 60) -> None:
         raise RuntimeError(f"{' '.join(argv)} exited with {done.returncode}:\n{done.stdout}\n{done.stderr}")
 
 
-def _fetchval(url: str, sql: str) -> object:
-    async def query() -> object:
-        conn = await asyncpg.connect(url, timeout=scaled(10))
-        try:
-            return await conn.fetchval(sql)
-        finally:
-            await conn.close()
-
-    return asyncio.run(query())
-
-
 @dataclass
 class Node:
     """One PostgreSQL server listening on 127.0.0.1 only (no Unix socket)."""
@@ -80,7 +68,7 @@ class Node:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def fetchval(self, sql: str) -> object:
-        return _fetchval(self.url, sql)
+        return asyncio.run(fetchval(self.url, sql))
 
     def start(self) -> None:
         wait = str(round(scaled(60)))
@@ -130,10 +118,8 @@ class Replicated:
 
     def synchronous(self) -> bool:
         """Whether the standby streams, and the primary waits for it before a commit returns."""
-        state = _fetchval(
-            self.primary.url, f"SELECT sync_state FROM pg_stat_replication WHERE application_name = '{STANDBY_NAME}'"
-        )
-        return state == "sync"
+        sql = f"SELECT sync_state FROM pg_stat_replication WHERE application_name = '{STANDBY_NAME}'"
+        return asyncio.run(fetchval(self.primary.url, sql)) == "sync"
 
 
 def _own(path: Path, user: str | None) -> None:
@@ -231,12 +217,14 @@ def replicated_postgres(prefix: str) -> Iterator[Replicated]:
             with (standby.pgdata / "postgresql.conf").open("a") as conf:
                 conf.write(f"port = {standby.port}\n")
             standby.start()
-            for sql in (
-                "ALTER SYSTEM SET synchronous_commit = 'on'",
-                f"ALTER SYSTEM SET synchronous_standby_names = '\"{STANDBY_NAME}\"'",
-                "SELECT pg_reload_conf()",
-            ):
-                asyncio.run(execute(primary.url, sql))
+            asyncio.run(
+                execute(
+                    primary.url,
+                    "ALTER SYSTEM SET synchronous_commit = 'on'",
+                    f"ALTER SYSTEM SET synchronous_standby_names = '\"{STANDBY_NAME}\"'",
+                    "SELECT pg_reload_conf()",
+                )
+            )
             pair = Replicated(primary, standby)
             deadline = time.monotonic() + scaled(30)
             while not pair.synchronous():

@@ -21,16 +21,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 import yaml
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
-from websockets.sync.client import connect
 
 from service.cli import build_parser, where
 from service.core.settings import Settings
 from tests.harness import ROOT, Running, free_port, scaled, settings_env, throwaway_database
+from tests.support import check_serves
 
 COMPOSE = ROOT / "infra" / "compose"
 VARISTORE_SERVICES = ("migrate", "api", "gateway")
@@ -422,19 +421,7 @@ def test_image_install_serves_the_compose_commands(image: Image, admin_url: str)
             base = f"http://127.0.0.1:{port}"
             api.wait_healthy(base)
             ws = gateway.line_starting("Varistore gateway on ws://").split(" on ", 1)[1].strip()
-            with httpx.Client(base_url=base, timeout=scaled(30)) as client:
-                assert "text/html" in client.get("/", headers={"Accept": "text/html"}).headers["content-type"]
-                assert client.get("/app/static/app.css").status_code == 200
-                created = client.get("/", params={"key": key, "action": "create", "type": "float", "name": "T"})
-                var = created.json()["id"]
-                graph = client.get("/", params={"key": key, "action": "graph", "id": var})
-                assert graph.content.startswith(b"\x89PNG"), graph.text
-                with connect(ws, open_timeout=scaled(10)) as socket:
-                    socket.send(f"key {key}")
-                    assert socket.recv(timeout=scaled(10)) == "ok"
-                    wrote = client.get("/", params={"key": key, "action": "write", "id": var, "value": "1.5"})
-                    assert wrote.json() == {"result": "success"}
-                    assert socket.recv(timeout=scaled(10)) == "refresh"
+            check_serves(base, ws, key)
         finally:
             gateway.stop()
             api.stop()

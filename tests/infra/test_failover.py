@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,9 +19,18 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from migrations import upgrade
-from tests.harness import Running, eventually_async, running_api, running_gateway, scaled
+from tests.harness import (
+    ClientThreads,
+    Running,
+    eventually_async,
+    execute,
+    fetchval,
+    running_api,
+    running_gateway,
+    scaled,
+)
 from tests.infra.replication import Replicated, replicated_postgres
-from tests.support import Account, Api, Db, make_account
+from tests.support import Api, account_on
 from tests.ws_gateway.support import Gateway, client, closed_with
 
 pytestmark = pytest.mark.slow
@@ -33,6 +41,7 @@ CLIENTS = 4
 PER_CLIENT = 150
 PACE = 1.2
 SETTINGS: dict[str, object] = {"plan_min_cooldown": 1}
+READ_ONLY = "SELECT current_setting('default_transaction_read_only')"
 
 
 @pytest.fixture
@@ -52,27 +61,16 @@ class Write:
     result: str
 
 
-class Writers:
+class Writers(ClientThreads):
     """Clients writing from threads, each to variables of its own and each write a new value; every
     answer is kept."""
 
     def __init__(self, base: str, key: str) -> None:
+        super().__init__(CLIENTS)
         self.writes: list[Write] = []
         self.waits = 0  # times a client waited for one of its variables to cool down
         self._base = base
         self._key = key
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(CLIENTS)]
-
-    def __enter__(self) -> Writers:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(scaled(30))
 
     def _run(self, number: int) -> None:
         api = Api(self._base)
@@ -142,17 +140,9 @@ def _no_traceback(process: Running) -> None:
         assert sign not in output, output[-4000:]
 
 
-def _account(url: str) -> Account:
-    db = Db(url)
-    try:
-        return make_account(db, max_variables=CLIENTS * PER_CLIENT)
-    finally:
-        db.close()
-
-
 @pytest.mark.anyio
 async def test_primary_killed_under_writes_standby_promoted_no_acknowledged_write_lost(pair: Replicated) -> None:
-    account = await asyncio.to_thread(_account, pair.primary.url)
+    account = await asyncio.to_thread(account_on, pair.primary.url, max_variables=CLIENTS * PER_CLIENT)
     with (
         running_api(pair.url, **SETTINGS) as (api_process, base),
         running_gateway(pair.url) as (gateway_process, ws_url),
@@ -237,29 +227,12 @@ def _write_until_success(api: Api, key: str, var: str) -> None:
         time.sleep(0.1)
 
 
-async def _on(url: str, *statements: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        for sql in statements:
-            await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-async def _read_only(url: str) -> bool:
-    conn = await asyncpg.connect(url)
-    try:
-        return bool(await conn.fetchval("SELECT current_setting('default_transaction_read_only') = 'on'"))
-    finally:
-        await conn.close()
-
-
 @pytest.mark.anyio
 async def test_no_server_accepting_writes_error_db_until_one_does(pair: Replicated) -> None:
     # Both servers up and neither writable: a cluster manager demoting the primary (Patroni does when
     # it loses its lock) before it promotes anyone. asyncpg then fails with TargetServerAttributeNotMatched,
     # not the OSError of a host that is down.
-    account = await asyncio.to_thread(_account, pair.primary.url)
+    account = await asyncio.to_thread(account_on, pair.primary.url, max_variables=CLIENTS * PER_CLIENT)
     with (
         running_api(pair.url, **SETTINGS) as (api_process, base),
         running_gateway(pair.url) as (gateway_process, ws_url),
@@ -269,15 +242,15 @@ async def test_no_server_accepting_writes_error_db_until_one_does(pair: Replicat
         var = await asyncio.to_thread(api.create, account.key, type="int", expire=0)
         async with client(ws_url, account.key) as ws:
             heard = Heard(ws)
-            await _on(
+            await execute(
                 pair.primary.url, "ALTER SYSTEM SET default_transaction_read_only = on", "SELECT pg_reload_conf()"
             )
             deadline = time.monotonic() + scaled(10)
-            while not await _read_only(pair.primary.url):
+            while await fetchval(pair.primary.url, READ_ONLY) != "on":
                 assert time.monotonic() < deadline, "the primary never became read-only"
                 await asyncio.sleep(0.05)
             # Every session of the service is cut: each must find a writable server anew.
-            await _on(
+            await execute(
                 pair.primary.url,
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                 " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
@@ -294,7 +267,9 @@ async def test_no_server_accepting_writes_error_db_until_one_does(pair: Replicat
                 response = await asyncio.to_thread(api.request, action="write", key=account.key, id=var, value=value)
                 assert (response.status_code, response.text) == (503, '{"result":"error_db"}')
 
-            await _on(pair.primary.url, "ALTER SYSTEM RESET default_transaction_read_only", "SELECT pg_reload_conf()")
+            await execute(
+                pair.primary.url, "ALTER SYSTEM RESET default_transaction_read_only", "SELECT pg_reload_conf()"
+            )
             await gateway.wait_health(200, 15, "the gateway listening again")
             listening_at = time.monotonic()
             await ws.send("ping")

@@ -18,14 +18,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
-from websockets.sync.client import connect
 
 from service.cli import build_parser
 from service.core.files import SPARE_FILES
 from service.core.settings import Settings
 from tests.harness import ROOT, Running, free_port, scaled, settings_env, throwaway_database, varistore
+from tests.support import check_serves
 from ws_gateway.server import CLOSE_TIMEOUT
 
 UNITS = ROOT / "infra" / "systemd"
@@ -302,21 +301,7 @@ def test_migrate_api_and_gateway_work_under_the_units_filters(admin_url: str) ->
             for process in (api, gateway):
                 status = Path(f"/proc/{process.pid}/status").read_text()
                 assert "\nSeccomp:\t2\n" in status and "\nNoNewPrivs:\t1\n" in status, "filtered"
-            with httpx.Client(base_url=base, timeout=scaled(30)) as client:
-                page = client.get("/", headers={"Accept": "text/html"})
-                assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-                created = client.get("/", params={"key": key, "action": "create", "type": "float", "name": "T"})
-                var = created.json()["id"]
-                with connect(ws, open_timeout=scaled(10)) as socket:
-                    socket.send(f"key {key}")
-                    assert socket.recv(timeout=scaled(10)) == "ok"
-                    wrote = client.get("/", params={"key": key, "action": "write", "id": var, "value": "1.5"})
-                    assert wrote.json() == {"result": "success"}
-                    assert socket.recv(timeout=scaled(10)) == "refresh"
-                graph = client.get("/", params={"key": key, "action": "graph", "id": var})
-                assert graph.content.startswith(b"\x89PNG"), graph.text
-                eink = client.get("/", params={"key": key, "action": "sgraph", "id": var, "eink": "true"})
-                assert eink.content.startswith(b"BM"), eink.text
+            check_serves(base, ws, key)
         finally:
             stopped = (gateway.stop(), api.stop())
     assert stopped == (0, 0), "a graceful stop under the filters too"

@@ -5,7 +5,6 @@ frozen under load. Each test has a PostgreSQL of its own, which it may stop, sta
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ import pytest
 
 from service.app import HEALTH_DEADLINE
 from tests.harness import (
+    ClientThreads,
     Postgres,
     Running,
     eventually,
@@ -57,25 +57,14 @@ class Answer:
     text: str
 
 
-class Load:
+class Load(ClientThreads):
     """Clients sending requests one after another from threads; every answer is kept with its timing."""
 
     def __init__(self, base: str, params: Callable[[int, int], dict[str, str]], clients: int = 4) -> None:
+        super().__init__(clients)
         self.answers: list[Answer] = []
         self._base = base
         self._params = params
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(clients)]
-
-    def __enter__(self) -> Load:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(scaled(30))
 
     def _run(self, client: int) -> None:
         with http_client(self._base) as http:
