@@ -10,7 +10,6 @@ import pytest
 
 from render import make_options
 from service.rendering import Conditions, Renderer, http_date, matches
-from tests.harness import scaled
 from tests.render import samples
 
 
@@ -20,7 +19,8 @@ async def test_renders_run_off_the_event_loop_and_at_most_workers_at_once() -> N
     options = [make_options(width=2048, height=2048, color_line=f"{n:06x}") for n in range(6)]
     busiest = 0
     longest_gap = 0.0
-    renderer = Renderer(workers=2, cache_bytes=1 << 20)
+    took: list[float] = []  # each render's seconds
+    renderer = Renderer(workers=2, cache_bytes=1 << 20, on_render=took.append)
     draws = asyncio.gather(*(renderer.draw(f'"{n}"', series, o) for n, o in enumerate(options)))
     last = time.perf_counter()
     while not draws.done():
@@ -32,9 +32,11 @@ async def test_renders_run_off_the_event_loop_and_at_most_workers_at_once() -> N
     await draws
     renderer.close()
 
-    assert busiest <= 2
-    # Six renders of ~65 ms each took place while the loop kept ticking every few ms.
-    assert longest_gap < scaled(0.05)
+    assert busiest <= 2 and len(took) == 6
+    # Six renders of ~65 ms each took place while the loop kept ticking: it never stood still for as
+    # long as one render took, as it would for a render on the loop. Measured against the renders of
+    # the same run, not a fixed margin: on a loaded machine both stretch (a CI run saw a 343 ms gap).
+    assert longest_gap < min(took), (longest_gap, took)
 
 
 @pytest.mark.anyio
