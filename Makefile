@@ -53,6 +53,7 @@ bench: $(INSTALLED)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; } \
 		|| { echo "install wrk (Debian: apt-get install wrk)"; exit 1; }
 	$(BIN)/python -m tests.bench.write_path
+	$(BIN)/python -m tests.bench.rest_write
 	$(BIN)/python -m tests.bench.render
 	$(BIN)/python -m tests.bench.dashboard
 	$(BIN)/python -m tests.bench.gateway

@@ -19,13 +19,21 @@ from alembic.util.exc import CommandError
 
 from service import embedded, server
 from service.actions import accounts
+from service.actions.catalog import USE_CASES
+from service.actions.context import Outcome, Services
+from service.actions.keys import NewKey
+from service.core.access import Actor
 from service.core.emails import InvalidEmail, checked_email
 from service.core.ids import key_hash, new_key
 from service.core.logs import configure_logging
+from service.core.results import Result, VariPassError
 from service.core.settings import Settings, load_settings
 from service.core.values import parse_flag
 from service.db import accounts as db_accounts
-from service.db.pool import DATABASE_ERRORS, connect
+from service.db.keys import ScopedKey
+from service.db.pool import DATABASE_ERRORS, connect, create_database
+from service.db.write_batch import WriteBatcher
+from service.rendering import Renderer
 from service.server import base_url
 from service.supervisor import Child, Supervisor
 
@@ -298,6 +306,80 @@ def cmd_account_regenerate_key(settings: Settings, args: argparse.Namespace) -> 
     print(made.key)
 
 
+async def _perform_as(url: str, settings: Settings, email: str, action: str, fields: dict[str, Any]) -> Outcome[Any]:
+    """Run a use case as the account with `email`, as the dashboard and REST run it (no rule written here)."""
+    database = await create_database(url, min_size=1, max_size=1, deadline=CONNECT_SECONDS)
+    writes, renderer = WriteBatcher(database, max_size=1), Renderer(workers=1, cache_bytes=0)
+    try:
+        async with database.connection() as conn:
+            account = await db_accounts.select_by_email(conn, email)
+        if account is None:
+            _fail(f"no account with the email {email}")
+        services = Services(database, writes, settings.plan, renderer)
+        return await USE_CASES[action].perform_fields(services, Actor.by_account(account.id, None), fields)
+    finally:
+        renderer.close()
+        await writes.close()
+        await database.close()
+
+
+# What a refusal of a key command means, where the protocol's own words would not say.
+_KEY_FAILURES = {
+    Result.ERROR_INVALID_ID: "not a variable of this account",
+    Result.ERROR_INVALID_PARAMETERS: "a label is at most 64 characters long, a variable id 1 to 64",
+    Result.ERROR_UNCONFIRMED: "the account is not confirmed (account set EMAIL --confirmed)",
+    Result.ERROR_BANNED: "the account is banned",
+}
+
+
+def _key_command(
+    settings: Settings, email: str, action: str, fields: dict[str, Any], failures: dict[Result, str] | None = None
+) -> Any:
+    """The use case's result; a refusal is one line and exit status 1 (`failures`: this command's words for one)."""
+    url = migrated_url(settings)
+    try:
+        return asyncio.run(_perform_as(url, settings, email, action, fields)).value
+    except VariPassError as exc:
+        words = {**_KEY_FAILURES, **(failures or {})}.get(exc.result, "refused")
+        _fail(f"{exc.result.value}: {words}")
+
+
+def _access(key: ScopedKey) -> str:
+    return "read-write" if key.read and key.write else "read-only" if key.read else "write-only"
+
+
+def cmd_key_create(settings: Settings, args: argparse.Namespace) -> None:
+    fields = {
+        "label": args.label,
+        "read": not args.write_only,
+        "write": not args.read_only,
+        "variables": args.variables,
+    }
+    made: NewKey = _key_command(settings, args.email, "key_create", fields)
+    reaches = "all variables" if made.info.variables is None else "variables " + ", ".join(made.info.variables)
+    print(f"created key {made.info.id} of {args.email} ({_access(made.info)}, {reaches}); shown only this once:")
+    print(made.key)
+
+
+def cmd_key_list(settings: Settings, args: argparse.Namespace) -> None:
+    listed: list[ScopedKey] = _key_command(settings, args.email, "key_list", {})
+    if not listed:
+        print(f"{args.email} has no scoped keys")
+    for key in listed:
+        used = "never" if key.last_used is None else f"{key.last_used:%Y-%m-%d %H:%M} UTC"
+        reaches = "all" if key.variables is None else ",".join(key.variables)
+        print(
+            f"{key.id}\t{key.prefix}…\t{_access(key)}\tvariables {reaches}\t"
+            f"created {key.created:%Y-%m-%d %H:%M} UTC\tlast used {used}\t{key.label}".rstrip("\t")
+        )
+
+
+def cmd_key_revoke(settings: Settings, args: argparse.Namespace) -> None:
+    failures = {Result.ERROR_INVALID_ID: f"{args.email} has no key {args.key_id}"}
+    _key_command(settings, args.email, "key_revoke", {"key_id": args.key_id}, failures)
+    print(f"revoked key {args.key_id} of {args.email}: it no longer works")
+
+
 def cmd_ban_ip(settings: Settings, args: argparse.Namespace) -> None:
     _with_connection(settings, lambda conn: db_accounts.ban_ip(conn, args.ip))
     print(f"banned {args.ip}")
@@ -372,6 +454,33 @@ def build_parser() -> argparse.ArgumentParser:
     regenerate = account.add_parser("regenerate-key", help="replace an account's API key; prints the new one")
     regenerate.add_argument("email", help="the account's email address (any case)")
     regenerate.set_defaults(func=cmd_account_regenerate_key)
+
+    key = verbs.add_parser("key", help="manage an account's scoped keys (issue 14)").add_subparsers(
+        dest="key_verb", required=True, metavar="COMMAND", help="what to do to an account's scoped keys"
+    )
+    make = key.add_parser(
+        "create", help="make a scoped key, limited to some variables and to reading or writing; prints it once"
+    )
+    make.add_argument("--email", required=True, help="the account's email address (any case)")
+    make.add_argument("--label", default="", help="what the key is for, at most 64 characters")
+    make.add_argument(
+        "--variable",
+        dest="variables",
+        action="append",
+        metavar="ID",
+        help="a variable the key may reach (repeat for more; default: all, those made later too)",
+    )
+    only = make.add_mutually_exclusive_group()
+    only.add_argument("--read-only", action="store_true", help="the key may read, not write (default: both)")
+    only.add_argument("--write-only", action="store_true", help="the key may write, not read (default: both)")
+    make.set_defaults(func=cmd_key_create)
+    listing = key.add_parser("list", help="list an account's scoped keys: id, prefix, limits, last use, label")
+    listing.add_argument("--email", required=True, help="the account's email address (any case)")
+    listing.set_defaults(func=cmd_key_list)
+    revoke = key.add_parser("revoke", help="revoke a scoped key: it stops working at once")
+    revoke.add_argument("--email", required=True, help="the account's email address (any case)")
+    revoke.add_argument("key_id", type=int, metavar="KEY_ID", help="the key's id, as `key list` shows it")
+    revoke.set_defaults(func=cmd_key_revoke)
 
     for name, func in (("ban-ip", cmd_ban_ip), ("unban-ip", cmd_unban_ip)):
         verb = verbs.add_parser(name, help=f"{name.split('-')[0]} an IP address")

@@ -19,7 +19,7 @@ from email.utils import formatdate, parsedate_to_datetime
 
 from render import Picture, RenderOptions, Series, render
 from service.core.values import VarType
-from service.db.history import Point
+from service.db.history import Extent, Point
 from service.db.variables import Variable
 
 
@@ -37,16 +37,16 @@ def series_of(variable: Variable, points: list[Point]) -> Series:
     )
 
 
-def etag_of(variable: Variable, oldest: int | None, options: RenderOptions) -> str:
+def etag_of(variable: Variable, extent: Extent, options: RenderOptions) -> str:
     """A strong ETag for the picture of a variable's history, known before the points are read.
 
-    History only grows at its new end (a write, which moves the latest value's time) and only
-    shrinks at its old end (expiry, a lowered expire), and whatever else rewrites it (a type
-    change) moves the latest value's time too: so that time and the oldest point's identify
-    the points.
+    History grows at its new end (a write, which moves the latest value's time) or, by a
+    back-filled point (issue 14), anywhere, which adds one to its count; it shrinks at its old end
+    (expiry, a lowered expire), which moves the oldest point; whatever else rewrites it (a type
+    change) moves the latest value's time: so those times and the count identify the points.
     """
     drawn = (variable.id, variable.type, variable.name, variable.unit, variable.min, variable.max)
-    key = repr((drawn, variable.time, variable.written, oldest, options))
+    key = repr((drawn, variable.time, variable.written, extent, options))
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import signal
 import sys
@@ -48,6 +49,13 @@ def run(settings: Settings, database_url: str, host: str, port: int) -> None:
     # uvicorn re-raises the signal that stopped it; turn SIGTERM into SystemExit so that what
     # we started (the embedded database) is stopped on the way out, as after Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # What the process has made so far (the modules, the app) lives as long as it: out of the cyclic
+    # collector's way. Its full collections scanned all of it again and again under load, a fifth of
+    # the API's CPU (issue 13). A request's objects die by reference count, not in cycles: collecting
+    # the young ones every 20,000 allocations rather than 700 took the rest, 3 % of the CPU.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
     try:
         uvicorn.Server(config).run()
     except KeyboardInterrupt:

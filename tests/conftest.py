@@ -20,8 +20,12 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
+from service.actions.context import Services
 from service.app import create_app
-from service.core.settings import Settings
+from service.core.settings import Plan, Settings
+from service.db.pool import create_database
+from service.db.write_batch import WriteBatcher
+from service.rendering import Renderer
 from tests.harness import Running, postgres_server, running_api, throwaway_database
 from tests.support import Account, Api, Db, make_account
 
@@ -97,6 +101,19 @@ async def app_client(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
         httpx.AsyncClient(transport=httpx.ASGITransport(manager.app), base_url="http://varistore.test") as client,
     ):
         yield client
+
+
+@pytest.fixture
+async def services(db_url: str) -> AsyncIterator[Services]:
+    """What the use cases run with, in this test's event loop: for tests that call them directly."""
+    # Room for the concurrent use cases of one test (tests/service/actions/test_write_at.py).
+    database = await create_database(db_url, min_size=1, max_size=8)
+    renderer = Renderer(workers=1, cache_bytes=0)
+    writes = WriteBatcher(database, max_size=64)
+    yield Services(database, writes, Plan(), renderer)
+    renderer.close()
+    await writes.close()
+    await database.close()
 
 
 @pytest.fixture

@@ -9,12 +9,12 @@ import ipaddress
 from websockets.datastructures import Headers
 
 from service.core.access import Actor, IPAddress, IPNetwork, check_access
-from service.core.ids import key_hash
 from service.core.results import Result, VariPassError
 from service.core.settings import Settings
 from service.db.accounts import select_access
 from service.db.pool import Database, create_database
 from service.db.sessions import take_socket_token
+from ws_gateway.registry import Grant
 
 # A dashboard page authenticates with a short-lived token of its session (service/actions/accounts.py),
 # never with the API key; API keys are letters and digits only, so the prefix cannot clash.
@@ -75,8 +75,8 @@ class Keys:
         self._db: Database | None = None
         self._connecting = asyncio.Lock()
 
-    async def account(self, key: str, ip: IPAddress | None) -> tuple[int, int | None]:
-        """The account id the key (or a page's socket token) acts as, and the token's session (None for a key).
+    async def account(self, key: str, ip: IPAddress | None) -> Grant:
+        """The account the key (or a page's socket token) acts as, and what revokes it.
 
         Raises:
             VariPassError: error_invalid_key, error_banned or error_unconfirmed.
@@ -90,7 +90,7 @@ class Keys:
                 db = await self._database()
         session_id: int | None = None
         async with db.connection() as conn:
-            actor = Actor.by_key(key_hash(key), ip)
+            actor = Actor.of_secret(key, ip)
             if key.startswith(SOCKET_TOKEN_PREFIX):
                 taken = await take_socket_token(conn, key)
                 if taken is None:
@@ -99,7 +99,8 @@ class Keys:
             access = check_access(await select_access(conn, actor), public=False)
         if access is None:  # only for public requests, which a socket never is
             raise VariPassError(Result.ERROR_INVALID_KEY)
-        return access.account_id, session_id
+        access.require(read=True)  # a scoped key that may not read hears of no change either
+        return Grant(access.account_id, session_id, access.scope.key_id if access.scope is not None else None)
 
     async def _database(self) -> Database:
         # Made lazily so that the gateway starts, and answers /healthz, while PostgreSQL is down.

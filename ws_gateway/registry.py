@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import ClassVar
 
 from websockets.asyncio.server import ServerConnection, broadcast
@@ -44,6 +45,16 @@ async def send_within(ws: ServerConnection, text: str, timeout: float) -> bool:
     return sending.exception() is None
 
 
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What a socket was let in with: its account, and the dashboard session or the scoped key
+    (None for the account's key) whose revocation closes it."""
+
+    account_id: int
+    session_id: int | None = None
+    key_id: int | None = None
+
+
 class Client:
     """One authenticated socket and its single-slot pending `refresh`."""
 
@@ -53,6 +64,7 @@ class Client:
         "ws",
         "account_id",
         "session_id",
+        "key_id",
         "_send_timeout",
         "_greeted",
         "_pending",
@@ -61,12 +73,11 @@ class Client:
         "_sender",
     )
 
-    def __init__(
-        self, ws: ServerConnection, account_id: int, *, send_timeout: float, session_id: int | None = None
-    ) -> None:
+    def __init__(self, ws: ServerConnection, grant: Grant, *, send_timeout: float) -> None:
         self.ws = ws
-        self.account_id = account_id
-        self.session_id = session_id  # a dashboard page's session; None for a socket opened with the API key
+        self.account_id = grant.account_id
+        self.session_id = grant.session_id  # a dashboard page's session; None for a socket opened with a key
+        self.key_id = grant.key_id  # the scoped key it was opened with; None for the account's key
         self._send_timeout = send_timeout
         self._greeted = False  # `ok` sent: until then a refresh waits, so that `ok` comes first
         self._pending = False
@@ -152,12 +163,12 @@ class Registry:
         """Count an admitted socket out."""
         self.connections -= 1
 
-    def add(self, ws: ServerConnection, account_id: int, session_id: int | None = None) -> Client | None:
+    def add(self, ws: ServerConnection, grant: Grant) -> Client | None:
         """Register an authenticated socket; None when its account already has the most allowed."""
-        clients = self._accounts.setdefault(account_id, set())
+        clients = self._accounts.setdefault(grant.account_id, set())
         if len(clients) >= self.max_per_account:
             return None
-        client = Client(ws, account_id, send_timeout=self.send_timeout, session_id=session_id)
+        client = Client(ws, grant, send_timeout=self.send_timeout)
         clients.add(client)
         return client
 
@@ -178,10 +189,11 @@ class Registry:
             for client in self._accounts.get(account_id, ()):
                 client.refresh()
 
-    def revoked(self, account_id: int, session_id: int | None) -> list[Client]:
-        """The sockets a revocation closes: the account's all (None), or those of one dashboard session."""
+    def revoked(self, account_id: int, grant: int | None, *, by_key: bool = False) -> list[Client]:
+        """The sockets a revocation closes: the account's all (None), or those of one dashboard
+        session, or (`by_key`) those opened with one scoped key."""
         clients = self._accounts.get(account_id, ())
-        return [c for c in clients if session_id is None or c.session_id == session_id]
+        return [c for c in clients if grant is None or (c.key_id if by_key else c.session_id) == grant]
 
     def refresh_all(self) -> None:
         """Refresh every socket: after the listener reconnects, any change may have been missed."""

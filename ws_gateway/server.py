@@ -29,7 +29,7 @@ from ws_gateway.keys import Keys, client_ip
 from ws_gateway.listener import Listener
 from ws_gateway.metrics import GatewayMetrics
 from ws_gateway.protocol import Authenticate, Close, Reply
-from ws_gateway.registry import Registry, send_within
+from ws_gateway.registry import Grant, Registry, send_within
 
 PATH = "/ws"
 HEALTH_PATH = "/healthz"
@@ -68,11 +68,13 @@ class Gateway:
     def _changed(self, changes: list[Change], committed_at: float | None = None) -> None:
         self.metrics.notified(committed_at)
         # VariPass clients get the one word `refresh` whatever changed (DESIGN.md §7).
-        self.registry.refresh({change.account_id for change in changes if change.kind is not ChangeKind.REVOKED})
+        revocations = (ChangeKind.REVOKED, ChangeKind.KEY_REVOKED)
+        self.registry.refresh({change.account_id for change in changes if change.kind not in revocations})
         for change in changes:
-            if change.kind is ChangeKind.REVOKED:
-                session_id = change.value if isinstance(change.value, int) else None
-                for client in self.registry.revoked(change.account_id, session_id):
+            if change.kind in (ChangeKind.REVOKED, ChangeKind.KEY_REVOKED):
+                grant = change.value if isinstance(change.value, int) else None
+                by_key = change.kind is ChangeKind.KEY_REVOKED
+                for client in self.registry.revoked(change.account_id, grant, by_key=by_key):
                     closing = asyncio.create_task(_close(client.ws, protocol.REVOKED, self.settings.ws_send_timeout))
                     self._closing.add(closing)
                     closing.add_done_callback(self._closing.discard)
@@ -111,14 +113,14 @@ class Gateway:
         try:
             who = await self._authenticate(ws)
             if who is not None:
-                await self._serve(ws, *who)
+                await self._serve(ws, who)
         except ConnectionClosed:
             pass
         finally:
             self.registry.leave()
 
-    async def _authenticate(self, ws: ServerConnection) -> tuple[int, int | None] | None:
-        """Read messages until a key is accepted (its account id and session) or the socket is closed (None)."""
+    async def _authenticate(self, ws: ServerConnection) -> Grant | None:
+        """Read messages until a key is accepted (what it grants) or the socket is closed (None)."""
         timeout = self.settings.ws_send_timeout
         try:
             async with asyncio.timeout(self.settings.ws_auth_timeout):
@@ -140,7 +142,7 @@ class Gateway:
             await _close(ws, protocol.AUTH_TIMEOUT, timeout)
             return None
 
-    async def _check(self, ws: ServerConnection, key: str) -> tuple[int, int | None] | Close:
+    async def _check(self, ws: ServerConnection, key: str) -> Grant | Close:
         peer = ws.remote_address[0] if ws.remote_address else None
         headers = ws.request.headers if ws.request is not None else Headers()
         ip = client_ip(peer, headers, self.settings.forwarded_allow_ips)
@@ -152,9 +154,9 @@ class Gateway:
             log.warning("cannot check a key: %s", exc)
             return protocol.DATABASE_DOWN
 
-    async def _serve(self, ws: ServerConnection, account_id: int, session_id: int | None = None) -> None:
+    async def _serve(self, ws: ServerConnection, grant: Grant) -> None:
         timeout = self.settings.ws_send_timeout
-        client = self.registry.add(ws, account_id, session_id)
+        client = self.registry.add(ws, grant)
         if client is None:
             await _close(ws, protocol.ACCOUNT_FULL, timeout)
             return

@@ -8,21 +8,26 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from service.actions import graph, listing, reads, transfer, values, variables
-from service.actions.context import Ctx, Outcome, Services
+from service.actions import backfill, graph, history_query, keys, listing, reads, transfer, values, variables
+from service.actions.context import Ctx, Outcome, Services, allow
 from service.actions.params import (
     CreateParams,
     EditParams,
     GraphParams,
+    HistoryQueryParams,
     IdParams,
+    KeyIdParams,
+    KeyParams,
+    MoveParams,
     NoParams,
     Params,
     TransferParams,
+    WriteAtParams,
     WriteParams,
     present,
 )
 from service.actions.reads import ReadCtx
-from service.core.access import Actor, check_access
+from service.core.access import Access, Actor, check_access
 from service.core.results import Result, VariPassError
 from service.db.accounts import select_access
 from service.db.reads import select_access_and_variable
@@ -30,6 +35,10 @@ from service.rendering import NOTHING_HELD, Conditions
 
 # (ctx, params); ctx is a reads.ReadCtx for a use case that `reads` a variable.
 Handler = Callable[[Any, Any], Awaitable[Outcome[Any]]]
+
+# What a use case needs of a scoped key (core.access.Access.require): to read variables, to write
+# them, or the whole account (every other use case: a scoped key may not).
+READ, WRITE, ACCOUNT = "read", "write", "account"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +52,12 @@ class UseCase:
     # The handler reads the variable `params.id`: it comes with the access rule's columns, in one
     # statement and one round trip (service/db/reads.py).
     reads: bool = False
+    needs: str = ACCOUNT
+
+    def _allowed(self, services: Services, access: Access | None, params: Params | None) -> None:
+        """A scoped key's limits: what the use case needs, and the variable it names."""
+        var_id = params.id if isinstance(params, IdParams) else None
+        allow(services, access, read=self.needs == READ, write=self.needs == WRITE, var_id=var_id)
 
     async def perform(
         self, services: Services, actor: Actor, params: Params | None, *, conditions: Conditions = NOTHING_HELD
@@ -56,15 +71,28 @@ class UseCase:
         if self.checks_access and params is not None and not actor.is_public:
             # Its statement goes through the write batcher, which lends the connection (issue 13).
             return await self.handler(Ctx(None, actor, None, services, conditions), params)
+        if self.reads and isinstance(params, IdParams) and services.reads is not None:
+            # The lookup goes in a batch with the others in flight (service/db/read_batch.py, issue 13).
+            public = self.public and actor.is_public
+            row, variable = await services.reads.select(actor, params.id, public=public)
+            access = check_access(row, public=public)
+            self._allowed(services, access, params)
+            if self.handler is reads.read:  # it needs nothing more of the database
+                return await self.handler(ReadCtx(None, actor, access, services, conditions, variable), params)
+            async with services.database.connection() as conn:
+                return await self.handler(ReadCtx(conn, actor, access, services, conditions, variable), params)
         async with services.database.connection() as conn:
             public = self.public and actor.is_public
             if self.reads and isinstance(params, IdParams):
                 row, variable = await select_access_and_variable(conn, actor, params.id, public=public)
                 access = check_access(row, public=public)
+                self._allowed(services, access, params)
                 return await self.handler(ReadCtx(conn, actor, access, services, conditions, variable), params)
             access = check_access(await select_access(conn, actor), public=public)
+            self._allowed(services, access, None)
             if params is None:
                 raise VariPassError(Result.ERROR_INVALID_PARAMETERS)
+            self._allowed(services, access, params)
             return await self.handler(Ctx(conn, actor, access, services, conditions), params)
 
     async def perform_fields(
@@ -82,17 +110,28 @@ class UseCase:
 USE_CASES: dict[str, UseCase] = {
     "create": UseCase(variables.create, CreateParams),
     "edit": UseCase(variables.edit, EditParams),
-    "info": UseCase(reads.read, IdParams, public=True, safe=True, reads=True),
+    "info": UseCase(reads.read, IdParams, public=True, safe=True, reads=True, needs=READ),
     "delete": UseCase(variables.delete, IdParams),
     "ordprev": UseCase(variables.ordprev, IdParams),
     "ordnext": UseCase(variables.ordnext, IdParams),
-    "list": UseCase(listing.list_ids, NoParams, safe=True),
-    "read": UseCase(reads.read, IdParams, public=True, safe=True, reads=True),
-    "history": UseCase(reads.history, IdParams, public=True, safe=True, reads=True),
-    "write": UseCase(values.write, WriteParams, checks_access=True),
-    "toggle": UseCase(values.toggle, IdParams, checks_access=True),
-    "all": UseCase(listing.all_data, NoParams, safe=True),
-    "latest": UseCase(listing.latest, NoParams, safe=True),
+    "list": UseCase(listing.list_ids, NoParams, safe=True, needs=READ),
+    "read": UseCase(reads.read, IdParams, public=True, safe=True, reads=True, needs=READ),
+    "history": UseCase(reads.history, IdParams, public=True, safe=True, reads=True, needs=READ),
+    "write": UseCase(values.write, WriteParams, checks_access=True, needs=WRITE),
+    "toggle": UseCase(values.toggle, IdParams, checks_access=True, needs=WRITE),
+    "all": UseCase(listing.all_data, NoParams, safe=True, needs=READ),
+    "latest": UseCase(listing.latest, NoParams, safe=True, needs=READ),
+    "names": UseCase(listing.names, NoParams, safe=True, needs=WRITE),
     "transfer": UseCase(transfer.transfer, TransferParams),
-    "graph": UseCase(graph.graph, GraphParams, public=True, safe=True, reads=True),
+    "graph": UseCase(graph.graph, GraphParams, public=True, safe=True, reads=True, needs=READ),
+    # Beyond the protocol (issue 14: REST v1, the dashboard, the CLI).
+    "move_to": UseCase(variables.move_to, MoveParams),
+    "account": UseCase(keys.account, NoParams, safe=True),
+    "key_create": UseCase(keys.create_key, KeyParams),
+    "key_list": UseCase(keys.list_keys, NoParams, safe=True),
+    "key_revoke": UseCase(keys.revoke_key, KeyIdParams),
+    "token_create": UseCase(keys.create_token, NoParams),
+    "token_revoke": UseCase(keys.revoke_token, NoParams),
+    "history_query": UseCase(history_query.query, HistoryQueryParams, public=True, safe=True, reads=True, needs=READ),
+    "write_at": UseCase(backfill.write_at, WriteAtParams, needs=WRITE),
 }

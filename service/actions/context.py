@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from service.core.access import Access, Actor
@@ -12,6 +12,7 @@ from service.core.settings import Plan
 from service.core.values import VarType
 from service.db import variables as db_variables
 from service.db.pool import Connection, Database
+from service.db.read_batch import ReadBatcher
 from service.db.variables import Variable
 from service.db.write_batch import WriteBatcher
 from service.rendering import NOTHING_HELD, Conditions, Renderer
@@ -27,6 +28,10 @@ class Services:
     writes: WriteBatcher
     plan: Plan
     renderer: Renderer
+    # The read path's lookups go in batches (issue 13); without it, each on a connection of its own.
+    reads: ReadBatcher | None = None
+    # Scoped keys used since the app last wrote their last-used times (service/app.py).
+    keys_used: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +81,15 @@ async def find_variable(ctx: Ctx, var_id: str) -> Variable:
     if variable is None:
         raise VariPassError(Result.ERROR_INVALID_ID)
     return variable
+
+
+def allow(
+    services: Services, access: Access | None, *, read: bool = False, write: bool = False, var_id: str | None = None
+) -> None:
+    """A scoped key's limits (core.access.Access.require); its use is noted for its last-used time."""
+    if access is not None and access.scope is not None:
+        services.keys_used.add(access.scope.key_id)
+        access.require(read=read, write=write, var_id=var_id)
 
 
 def require_unlocked(ctx: Ctx) -> None:

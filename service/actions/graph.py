@@ -46,7 +46,7 @@ async def graph(ctx: ReadCtx, p: GraphParams) -> Outcome[Graph]:
         raise VariPassError(Result.ERROR_INVALID_FORMAT)
     # The ETag comes from the history's extent: a screen whose copy is current, or a picture
     # already drawn, costs one small query and no transfer of the points.
-    etag = etag_of(variable, await db_history.select_oldest(ctx.conn, variable), options)
+    etag = etag_of(variable, await db_history.select_extent(ctx.conn, variable), options)
     if ctx.conditions.hold(etag, variable.time):
         return Outcome(Graph(etag, variable.time, None))
     renderer = ctx.services.renderer

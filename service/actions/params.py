@@ -11,10 +11,15 @@ otherwise reach the database and fail there, as an outage (error_db) instead of 
 
 from __future__ import annotations
 
+import base64
+import binascii
+import math
 import re
-from typing import Annotated, Any
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from service.core.values import parse_flag, parse_float, parse_int
 
@@ -36,7 +41,8 @@ Flag = Annotated[bool, BeforeValidator(parse_flag)]
 Number = Annotated[float, BeforeValidator(parse_float)]
 Expire = Annotated[int, BeforeValidator(parse_int), Field(ge=0, le=MAX_EXPIRE)]
 VarId = Annotated[str, StringConstraints(min_length=1, max_length=64), Storable]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=128), Storable]
+NAME_MAX = 128  # characters of a variable's name
+Name = Annotated[str, StringConstraints(min_length=1, max_length=NAME_MAX), Storable]
 Description = Annotated[str, StringConstraints(max_length=1024), Storable]
 Unit = Annotated[str, StringConstraints(max_length=32), Storable]
 TypeName = Annotated[str, StringConstraints(min_length=1, max_length=16, to_lower=True), Storable]
@@ -127,3 +133,154 @@ class GraphParams(IdParams):
 def present(fields: dict[str, Any]) -> dict[str, Any]:
     """Drop fields a client sent as JSON null, so that they count as left out."""
     return {name: value for name, value in fields.items() if value is not None}
+
+
+class MoveParams(IdParams):
+    to: Annotated[int, BeforeValidator(parse_int), Field(ge=0)]  # a place in the account's order, from 0
+
+
+Label = Annotated[str, StringConstraints(max_length=64), Storable]
+
+
+class KeyParams(Params):
+    """A scoped key's limits: some variables (all, left out) and reading, writing or both."""
+
+    label: Label = ""
+    variables: Annotated[list[VarId], Field(min_length=1, max_length=1000)] | None = None
+    read: Flag = True
+    write: Flag = True
+
+
+class KeyIdParams(Params):
+    key_id: Annotated[int, BeforeValidator(parse_int), Field(ge=1)]
+
+
+# -- history_query and write_at (issue 14): moments, bucket widths and a history page's cursor --------
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The Unix seconds a datetime holds (years 1 to 9999): milliseconds sent for seconds fall outside.
+_FIRST_SECOND, _LAST_SECOND = -62_135_596_800, 253_402_300_799
+_NUMBER_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_INTERVAL_TEXT = re.compile(r"([0-9]{1,12})([smhd]?)")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_CURSOR_TEXT = re.compile(r"(.+)\.(-?[0-9]{1,20})\.([0-9]{1,12})")
+MAX_HISTORY_LIMIT = 10_000
+MAX_INTERVAL = 3660 * 86400  # ten years; a bucket wider than every history there is
+NUMERIC_AGGREGATES = frozenset({"avg", "min", "max", "minmax"})  # refused for a string (error_is_string)
+
+
+def parse_time(raw: object) -> datetime:
+    """A moment: Unix seconds (a number or its text, to the microsecond) or ISO 8601 text with an
+    offset or Z; in UTC.
+
+    Raises:
+        ValueError: anything else, ISO 8601 without an offset, or a moment outside years 1 to 9999.
+    """
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise ValueError("not a time")
+    try:
+        if isinstance(raw, str):
+            text = raw.strip()
+            if len(text) > 64:
+                raise ValueError("too long")
+            if not _NUMBER_TEXT.fullmatch(text):
+                moment = datetime.fromisoformat(text)
+                if moment.tzinfo is None:
+                    raise ValueError("an ISO 8601 time needs an offset or Z")
+                return moment.astimezone(UTC)
+            seconds = Decimal(text)
+        elif isinstance(raw, float):
+            if not math.isfinite(raw):
+                raise ValueError("not finite")
+            seconds = Decimal(repr(raw))  # its shortest text: 1764781200.123456 keeps its microseconds
+        else:
+            seconds = Decimal(raw)
+        # Compared before int(): "1e999999999" must not become a billion digits.
+        if not _FIRST_SECOND <= seconds <= _LAST_SECOND:
+            raise ValueError("out of range")
+        return _EPOCH + timedelta(microseconds=int(seconds.scaleb(6).to_integral_value(ROUND_HALF_EVEN)))
+    except (ArithmeticError, OverflowError) as exc:
+        raise ValueError("out of range") from exc
+
+
+def parse_interval(raw: object) -> int:
+    """A bucket's width in whole seconds: a number, or text such as "90", "30s", "5m", "1h", "1d"."""
+    if isinstance(raw, str) and (match := _INTERVAL_TEXT.fullmatch(raw.strip())):
+        return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    seconds = parse_int(raw)
+    if seconds is None:
+        raise ValueError("not an interval")
+    return seconds
+
+
+def _lower(raw: object) -> object:
+    return raw.strip().lower() if isinstance(raw, str) else raw
+
+
+Timestamp = Annotated[datetime, BeforeValidator(parse_time)]
+Limit = Annotated[int, BeforeValidator(parse_int), Field(ge=1, le=MAX_HISTORY_LIMIT)]
+Interval = Annotated[int, BeforeValidator(parse_interval), Field(ge=1, le=MAX_INTERVAL)]
+Order = Annotated[Literal["asc", "desc"], BeforeValidator(_lower)]
+Aggregate = Annotated[Literal["avg", "min", "max", "count", "first", "last", "minmax"], BeforeValidator(_lower)]
+Cursor = Annotated[str, StringConstraints(min_length=1, max_length=200), Storable]
+
+
+class HistoryQueryParams(IdParams):
+    """A range of a variable's history: [from, to) (either left out: unbounded), a page of at most
+    `limit` points, oldest (asc) or newest (desc) first, after `cursor` (the previous page's
+    next_cursor); with `interval` and `agg`, buckets of `interval` seconds aligned to the Unix
+    epoch, each with `agg` over its points."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: Timestamp | None = Field(None, alias="from")
+    to: Timestamp | None = None
+    limit: Limit = 1000
+    cursor: Cursor | None = None
+    order: Order = "desc"
+    interval: Interval | None = None
+    agg: Aggregate | None = None
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Self:
+        if (self.interval is None) != (self.agg is None):
+            raise ValueError("interval and agg go together")
+        if self.from_ is not None and self.to is not None and self.from_ > self.to:
+            raise ValueError("from is after to")
+        if self.cursor is not None and self.position is None:
+            raise ValueError("not a cursor of this query")
+        return self
+
+    @property
+    def _shape(self) -> str:
+        # A cursor serves the query that made it (same order, interval and agg) and no other.
+        return f"{self.order}.{self.interval or 0}.{self.agg or 'raw'}"
+
+    @property
+    def position(self) -> tuple[int, int] | None:
+        """Where the cursor's page ended: (Unix microseconds, place among the points of that time);
+        None without a cursor, or for one this query did not make."""
+        if self.cursor is None:
+            return None
+        try:
+            text = base64.urlsafe_b64decode(self.cursor + "=" * (-len(self.cursor) % 4)).decode("ascii")
+        except (binascii.Error, ValueError):
+            return None
+        match = _CURSOR_TEXT.fullmatch(text)
+        if match is None or match.group(1) != self._shape:
+            return None
+        micros, nth = int(match.group(2)), int(match.group(3))
+        if not _FIRST_SECOND * 1_000_000 <= micros <= _LAST_SECOND * 1_000_000:
+            return None
+        return micros, nth
+
+    def cursor_at(self, micros: int, nth: int) -> str:
+        """The cursor of the page after one ending at (micros, nth)."""
+        return base64.urlsafe_b64encode(f"{self._shape}.{micros}.{nth}".encode()).decode().rstrip("=")
+
+
+class WriteAtParams(IdParams):
+    """A value measured at `time` (a device's buffered reading), written later."""
+
+    value: Scalar
+    time: Timestamp

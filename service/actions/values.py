@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.actions.context import Ctx, Outcome
+from service.actions.context import Ctx, Outcome, allow
 from service.actions.params import IdParams, WriteParams
 from service.core.access import check_access
 from service.core.changes import Change, ChangeKind
@@ -26,12 +26,14 @@ async def _write(ctx: Ctx, var_id: str, value: Candidates | None) -> Outcome[Wri
     with the process's other writes of the moment.
 
     Raises:
-        VariPassError: the access rule's errors, then error_invalid_id, then
+        VariPassError: the access rule's errors (Forbidden: a scoped key that may not write), then
+            error_invalid_id (also a variable outside a scoped key's list), then
             error_invalid_parameters (the value does not fit the variable's type) or
             error_not_bool, then error_cooldown.
     """
     row = await ctx.services.writes.write(Write(ctx.actor, var_id, value))
-    check_access(row, public=False)
+    # The statement wrote nothing the key may not write; this names why.
+    allow(ctx.services, check_access(row, public=False), write=True, var_id=var_id)
     if row["type"] is None:
         raise VariPassError(Result.ERROR_INVALID_ID)
     type_ = VarType(row["type"])
@@ -40,7 +42,7 @@ async def _write(ctx: Ctx, var_id: str, value: Candidates | None) -> Outcome[Wri
             raise VariPassError(Result.ERROR_NOT_BOOL)
         if value is not None and value.as_type(type_) is None:
             raise VariPassError(Result.ERROR_INVALID_PARAMETERS)
-        raise VariPassError(Result.ERROR_COOLDOWN)
+        raise VariPassError(Result.ERROR_COOLDOWN, retry_after=row["retry_after"])
     stored = row["value_bool"] if value is None else value.as_type(type_)
     assert stored is not None
     written = Written(stored, int(row["value_time"].timestamp()))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from service.actions.context import Ctx, Outcome, find_variable, require_unlocked, var_type
-from service.actions.params import CreateParams, EditParams, IdParams
+from service.actions.params import CreateParams, EditParams, IdParams, MoveParams
 from service.core.changes import Change, ChangeKind
 from service.core.ids import new_variable_id
 from service.core.results import Result, VariPassError
@@ -73,3 +73,14 @@ async def ordprev(ctx: Ctx, p: IdParams) -> Outcome[None]:
 
 async def ordnext(ctx: Ctx, p: IdParams) -> Outcome[None]:
     return await _move(ctx, p, forward=True, at_end=Result.ERROR_ORDER_LAST)
+
+
+async def move_to(ctx: Ctx, p: MoveParams) -> Outcome[None]:
+    """Put a variable at place `p.to` of the account's order. Raises error_invalid_parameters past the end."""
+    variable = await find_variable(ctx, p.id)
+    require_unlocked(ctx)
+    async with ctx.conn.transaction():
+        await db_accounts.lock_account(ctx.conn, variable.account_id)  # one reorder of an account at a time
+        if not await db_variables.move_to_index(ctx.conn, variable.account_id, variable.id, p.to):
+            raise VariPassError(Result.ERROR_INVALID_PARAMETERS)
+    return Outcome(None, (Change(variable.account_id, variable.id, ChangeKind.MOVED),))

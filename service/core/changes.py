@@ -7,7 +7,8 @@ webhooks) read the same feed and get what changed, not just whose.
 
 A payload is a compact JSON array of changes, each `[account_id, variable_id, kind]`, with the
 value and its Unix time appended for a write: `[[3,"a1B2c3D4","written",25.3,1764781200]]`, and
-a session id, if one, for a revocation: `[[3,"","revoked",17]]`. The notifier puts first the Unix
+a session id, if one, for a revocation: `[[3,"","revoked",17]]`, a scoped key's id for its revocation:
+`[[3,"","key_revoked",5]]`. The notifier puts first the Unix
 time the oldest of them committed, `[1764781200.123456,[3,…]]`, from which the gateways measure how
 late they hear of changes (an older gateway skips that number as a malformed change).
 PostgreSQL refuses payloads of 8,000 bytes and more, so `payloads` splits a batch to fit; one
@@ -41,6 +42,8 @@ class ChangeKind(StrEnum):
     # The account's key changed or it was deleted (value None: every socket of it closes), or one
     # dashboard session ended (value: the session's id, whose sockets close). variable_id is "".
     REVOKED = "revoked"
+    # One scoped key was revoked (value: its id): the sockets opened with it close. variable_id is "".
+    KEY_REVOKED = "key_revoked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +51,8 @@ class Change:
     account_id: int
     variable_id: str
     kind: ChangeKind
-    # For WRITTEN: the value now stored and its time (whole Unix seconds); for REVOKED, a session id or None.
+    # For WRITTEN: the value now stored and its time (whole Unix seconds); for REVOKED, a session id
+    # or None; for KEY_REVOKED, the key's id.
     value: Value | None = None
     time: int | None = None
 
@@ -67,7 +71,7 @@ def _item(change: Change) -> list[object]:
     item: list[object] = [change.account_id, change.variable_id, change.kind.value]
     if change.kind is ChangeKind.WRITTEN:
         item += [change.value, change.time]
-    elif change.kind is ChangeKind.REVOKED and change.value is not None:
+    elif change.kind in (ChangeKind.REVOKED, ChangeKind.KEY_REVOKED) and change.value is not None:
         item.append(change.value)
     return item
 
@@ -99,10 +103,10 @@ def _change(item: object) -> Change | None:
     account_id, variable_id, kind, *rest = item
     if type(account_id) is not int or not isinstance(variable_id, str) or kind not in ChangeKind.__members__.values():
         return None
-    if kind == ChangeKind.REVOKED:
-        if rest and (len(rest) != 1 or type(rest[0]) is not int):
+    if kind in (ChangeKind.REVOKED, ChangeKind.KEY_REVOKED):
+        if (rest or kind == ChangeKind.KEY_REVOKED) and (len(rest) != 1 or type(rest[0]) is not int):
             return None
-        return Change(account_id, variable_id, ChangeKind.REVOKED, rest[0] if rest else None)
+        return Change(account_id, variable_id, ChangeKind(kind), rest[0] if rest else None)
     if kind != ChangeKind.WRITTEN:
         return Change(account_id, variable_id, ChangeKind(kind))
     if len(rest) != 2 or not isinstance(rest[0], int | float | bool | str) or type(rest[1]) is not int:

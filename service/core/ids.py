@@ -8,6 +8,10 @@ import string
 
 KEY_LENGTH = 16
 ID_LENGTH = 8
+# Scoped keys and API tokens (issue 14) say what they are: an account's key never has an underscore.
+SCOPED_KEY_PREFIX = "vk_"
+TOKEN_PREFIX = "vt_"
+SECRET_LENGTH = 32  # of a scoped key or a token, after its prefix
 _ALPHABET = string.ascii_letters + string.digits
 
 
@@ -17,6 +21,14 @@ def random_token(length: int) -> str:
 
 def new_key() -> str:
     return random_token(KEY_LENGTH)
+
+
+def new_scoped_key() -> str:
+    return SCOPED_KEY_PREFIX + random_token(SECRET_LENGTH)
+
+
+def new_api_token() -> str:
+    return TOKEN_PREFIX + random_token(SECRET_LENGTH)
 
 
 def new_variable_id() -> str:

@@ -35,7 +35,14 @@ class Result(StrEnum):
 class VariPassError(Exception):
     """The only way a request fails: raise it with the result code to answer."""
 
-    def __init__(self, result: Result, *, status: int = 200, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        result: Result,
+        *,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(result.value)
         self.result = result
         # 200 for every protocol result (firmware reads the body only on 200); DESIGN.md §3 names
@@ -43,3 +50,14 @@ class VariPassError(Exception):
         self.status = status
         # Sent with the answer, e.g. Retry-After with a 429.
         self.headers: Mapping[str, str] = headers or {}
+        # For error_cooldown, the seconds until the variable takes a write again, when known; the
+        # protocol does not say it (its answers stay the spec's), REST sends it as Retry-After.
+        self.retry_after = retry_after
+
+
+class Forbidden(VariPassError):
+    """The key is known but may not do this: a scoped key outside its limits (issue 14). The protocol
+    answers error_invalid_key as for any key that cannot; REST tells it apart (403, not 401)."""
+
+    def __init__(self) -> None:
+        super().__init__(Result.ERROR_INVALID_KEY)

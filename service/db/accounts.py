@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from asyncpg import Record
 
-from service.core.access import ACCESS_COLUMNS, BY_ACCOUNT, BY_KEY, Actor
+from service.core.access import WHO, Actor, access_columns
 from service.core.ids import key_hash
 from service.db.pool import Connection
 
@@ -31,11 +31,10 @@ def access_sql(who: str, columns: str = "", joins: str = "") -> str:
     `columns` from more `joins` (the read path adds the variable: service/db/reads.py)."""
     # One row whatever the actor: the account's columns are NULL when none matches (a public
     # request, an unknown key), and ip_banned is always answered; core.access.check_access reads it.
-    return f"SELECT {ACCESS_COLUMNS}{columns} FROM (VALUES (1)) AS one (x) LEFT JOIN accounts a ON {who}{joins}"
+    return f"SELECT {access_columns(who)}{columns} FROM (VALUES (1)) AS one (x) LEFT JOIN accounts a ON {who}{joins}"
 
 
-ACCESS_BY_KEY_SQL = access_sql(BY_KEY)
-ACCESS_BY_ACCOUNT_SQL = access_sql(BY_ACCOUNT)
+_ACCESS_SQL = {who: access_sql(who) for who in WHO}
 
 _COLUMNS = "id, email, confirmed, banned, locked, transfers_enabled, max_variables, key_prefix, password_hash"
 
@@ -45,8 +44,7 @@ def _account(row: Record | None) -> Account | None:
 
 
 async def select_access(conn: Connection, actor: Actor) -> Record:
-    sql = ACCESS_BY_ACCOUNT_SQL if actor.who == BY_ACCOUNT else ACCESS_BY_KEY_SQL
-    row = await conn.fetchrow(sql, actor.credential, actor.client_ip)
+    row = await conn.fetchrow(_ACCESS_SQL[actor.who], actor.credential, actor.client_ip)
     assert row is not None
     return row
 

@@ -55,16 +55,22 @@ async def select_recent(conn: Connection, variable: Variable, limit: int) -> lis
     return _points(variable, rows)[:limit]
 
 
-async def select_oldest(conn: Connection, variable: Variable) -> int | None:
-    """The time of the oldest point select_history would return (None: no points), from the index."""
-    oldest = await conn.fetchval(
-        f"SELECT h.time {_OLDER_ROWS.format(only_one='AND h.variable_id = $2')} ORDER BY h.time LIMIT 1",
+Extent = tuple[int | None, int]
+
+
+async def select_extent(conn: Connection, variable: Variable) -> Extent:
+    """The time of the oldest point select_history would return (None: no points) and how many
+    points it would return, from the index."""
+    row = await conn.fetchrow(
+        f"SELECT min(h.time) AS oldest, count(*) AS n {_OLDER_ROWS.format(only_one='AND h.variable_id = $2')}",
         variable.account_id,
         variable.id,
     )
-    if oldest is not None:
-        return int(oldest.timestamp())
-    return variable.time if variable.written else None
+    assert row is not None
+    latest = 1 if variable.written else 0
+    if row["oldest"] is not None:
+        return int(row["oldest"].timestamp()), row["n"] + latest
+    return (variable.time if variable.written else None), latest
 
 
 async def select_account_history(

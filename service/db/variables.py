@@ -8,7 +8,7 @@ from typing import Any
 
 from asyncpg import Record
 
-from service.core.access import ACCESS_COLUMNS, BY_ACCOUNT, BY_KEY, USABLE, Actor
+from service.core.access import BY_ACCOUNT, USABLE, WHO, Actor, access_columns, may_write
 from service.core.values import ZERO, Candidates, Value, VarType
 from service.db.pool import Connection
 
@@ -216,6 +216,29 @@ async def swap_with_neighbour(conn: Connection, account_id: int, var_id: str, *,
     return status != "UPDATE 0"
 
 
+async def move_to_index(conn: Connection, account_id: int, var_id: str, index: int) -> bool:
+    """Put a variable at place `index` (from 0) of its account's order, the others keeping theirs;
+    False when the account has no such place (the caller holds the account's row lock)."""
+    status = await conn.execute(
+        """
+        WITH others AS (
+            SELECT id, row_number() OVER (ORDER BY position) - 1 AS place
+            FROM variables WHERE account_id = $1 AND id <> $2
+        ), placed AS (
+            SELECT id, CASE WHEN place < $3 THEN place ELSE place + 1 END AS place FROM others
+            UNION ALL SELECT $2, $3
+        )
+        UPDATE variables v SET position = p.place
+        FROM placed p
+        WHERE v.account_id = $1 AND v.id = p.id AND $3 <= (SELECT count(*) FROM others)
+        """,
+        account_id,
+        var_id,
+        index,
+    )
+    return status != "UPDATE 0"
+
+
 async def move_to_account(conn: Connection, variable: Variable, target_id: int) -> None:
     """Give a variable, with its history, to another account, at the end of its order."""
     await conn.execute(
@@ -246,7 +269,6 @@ async def move_to_account(conn: Connection, variable: Variable, target_id: int) 
 # serialise on its row lock; the loser re-evaluates the type and cooldown against the winner's row
 # (READ COMMITTED re-check) and so changes nothing. Each write is an input row `i`, numbered `n`.
 _INPUT = ("cred", "ip", "var_id", "v_int", "v_float", "v_bool", "v_text", "toggle")
-_INPUT_TYPES = {BY_KEY: "bytea", BY_ACCOUNT: "bigint"}  # of the credential, $1 of `who`
 
 
 def _fits(i: str) -> str:
@@ -261,7 +283,7 @@ def _fits(i: str) -> str:
 
 
 def _write_sql(who: str, *, many: bool) -> str:
-    types = (_INPUT_TYPES[who], "inet", "text", "bigint", "float8", "bool", "text", "bool")
+    types = ("bigint" if who == BY_ACCOUNT else "bytea", "inet", "text", "bigint", "float8", "bool", "text", "bool")
     if many:  # $n: arrays of the writes' values, in arrival order
         arrays = ", ".join(f"${n}::{type_}[]" for n, type_ in enumerate(types, 1))
         source = f"SELECT * FROM unnest({arrays}) WITH ORDINALITY AS i ({', '.join(_INPUT)}, n)"
@@ -287,7 +309,7 @@ WITH input AS NOT MATERIALIZED (
     FROM input i
     JOIN accounts a ON {bind(who)} AND {bind(USABLE)}
     JOIN variables v ON v.account_id = a.id AND v.id = i.var_id
-    WHERE {_fits("i")}
+    WHERE {_fits("i")} AND {bind(may_write(who))}
     {in_order}
 ), written AS (
     UPDATE variables v SET
@@ -307,7 +329,11 @@ WITH input AS NOT MATERIALIZED (
     SELECT account_id, id, value_time, value_int, value_float, value_bool, value_text
     FROM written WHERE expire > 0
 )
-SELECT {bind(ACCESS_COLUMNS)}, v.type, w.value_bool, w.value_time
+SELECT {bind(access_columns(who))}, v.type, w.value_bool, w.value_time,
+    -- a write refused for the cooldown meets the one running, or, after a write of its own batch, a new one
+    CASE WHEN v.last_write + make_interval(secs => v.cooldown) > statement_timestamp()
+         THEN ceil(extract(epoch FROM v.last_write + make_interval(secs => v.cooldown) - statement_timestamp()))
+         ELSE v.cooldown END::int AS retry_after
 FROM input i
 LEFT JOIN accounts a ON {bind(who)}
 LEFT JOIN variables v ON v.account_id = a.id AND v.id = i.var_id
@@ -316,8 +342,8 @@ ORDER BY i.n
 """
 
 
-_WRITE_SQL = {(who, many): _write_sql(who, many=many) for who in (BY_KEY, BY_ACCOUNT) for many in (False, True)}
-WRITE_BY_KEY_SQL = _WRITE_SQL[BY_KEY, False]  # a lone device's write, as tests/bench/write_path.py gives it to pgbench
+_WRITE_SQL = {(who, many): _write_sql(who, many=many) for who in WHO for many in (False, True)}
+WRITE_BY_KEY_SQL = _WRITE_SQL[WHO[0], False]  # a lone device's write, as tests/bench/write_path.py gives it to pgbench
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,9 +372,9 @@ async def write_values(conn: Connection, writes: Sequence[Write]) -> list[Record
     """Make `writes`, all by actors of one kind (Actor.who), in arrival order, in one statement: with
     the access check, and one commit when `conn` is in no transaction.
 
-    Returns a row per write, in their order: the columns of core.access.ACCESS_COLUMNS plus `type`
-    (NULL: no such variable of this account), `value_bool` (a toggle's new value) and `value_time`
-    (NULL: nothing was written).
+    Returns a row per write, in their order: the columns of core.access.access_columns plus `type`
+    (NULL: no such variable of this account), `value_bool` (a toggle's new value), `value_time`
+    (NULL: nothing was written) and `retry_after` (seconds left of the variable's cooldown, if any).
     """
     many = len(writes) > 1
     args = (

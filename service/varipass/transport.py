@@ -127,11 +127,19 @@ async def parse(request: Request, fields: dict[str, Any], max_body: int) -> RawR
     Raises:
         VariPassError: error_invalid_parameters with HTTP 413 for a body over `max_body`.
     """
-    if request.method == "POST":
+    method = request.scope["method"]
+    if method == "POST":
         body = await read_body(request, max_body)
         fields.update(body_fields(body, request.headers.get("content-type", "")))
     action, key = _text(fields.pop("action", None)), _text(fields.pop("key", None))
+    # The two conditional headers in one pass over the head: a lookup by name in Starlette's Headers
+    # costs a scan and, when missing (nearly always), a KeyError (issue 13).
+    match, since = None, None
+    for name, value in request.scope["headers"]:
+        if name == b"if-none-match" and match is None:
+            match = value.decode("latin-1")
+        elif name == b"if-modified-since" and since is None:
+            since = value.decode("latin-1")
     # RFC 9110 §13.1.3: If-Modified-Since is for GET and HEAD only.
-    since = request.headers.get("if-modified-since") if request.method in ("GET", "HEAD") else None
-    conditions = Conditions(request.headers.get("if-none-match"), since)
+    conditions = Conditions(match, since if method in ("GET", "HEAD") else None)
     return RawRequest(action, key, fields, client_ip(request), conditions)

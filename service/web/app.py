@@ -239,12 +239,13 @@ async def error_page(request: Request, exc: Exception) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    from service.web import account_pages, docs_page, variable_pages
+    from service.web import account_pages, docs_page, key_pages, variable_pages
 
     return [
         Mount("/app/static", StaticFiles(directory=HERE / "static"), name="static"),
         *account_pages.ROUTES,
         *variable_pages.ROUTES,
+        *key_pages.ROUTES,
         Route("/app/docs", signed(docs_page.docs), methods=["GET"]),
         Route("/app", lambda request: redirect("/app/variables"), methods=["GET"]),
         Route("/app/", lambda request: redirect("/app/variables"), methods=["GET"]),

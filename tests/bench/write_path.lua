@@ -6,7 +6,7 @@
 -- because wrk runs each thread's init() right after its setup(), before the next thread exists.
 --
 -- Thread t of T walks the variables t, t + T, t + 2T, ... in order, so the threads never share a
--- variable and each variable is written again only after all of its thread's slice: with 10,000
+-- variable and each variable is written again only after all of its thread's slice: with 30,000
 -- variables that is seconds later, past the 1 s cooldown.
 
 local threads = {}

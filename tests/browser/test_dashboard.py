@@ -7,12 +7,14 @@ $VARISTORE_SCREENSHOTS (default .artifacts/screenshots) for people to look at.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -79,20 +81,15 @@ class Served:
         return link
 
 
-@pytest.fixture(scope="module")
-def served(admin_url: str, mailbox: Mailbox) -> Iterator[Served]:
+@contextlib.contextmanager
+def serving(admin_url: str, mailbox: Mailbox, **settings: Any) -> Iterator[Served]:
+    """`varistore serve` on a database of its own, sending mail to `mailbox`, with `settings`."""
     port, gateway_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
     with throwaway_database(admin_url, migrate=False) as url:
         env = {
             "DATABASE_URL": url,
-            **settings_env(
-                public_url=base,
-                # One write a second, so that a test can write several values (cooldown = expire / points).
-                plan_max_history_points=100_000,
-                plan_min_cooldown=1,
-                log_level="warning",
-            ),
+            **settings_env(public_url=base, log_level="warning", **settings),
             **mailbox.env(),
         }
         process = Running(
@@ -105,6 +102,13 @@ def served(admin_url: str, mailbox: Mailbox) -> Iterator[Served]:
             served.http.close()
         finally:
             process.stop()
+
+
+@pytest.fixture(scope="module")
+def served(admin_url: str, mailbox: Mailbox) -> Iterator[Served]:
+    # One write a second, so that a test can write several values (cooldown = expire / points).
+    with serving(admin_url, mailbox, plan_max_history_points=100_000, plan_min_cooldown=1) as served:
+        yield served
 
 
 # Every chart drawn for about the width it shows at, and loaded: app.js draws a chart again after a resize.

@@ -15,7 +15,8 @@ IP = ipaddress.ip_address("192.0.2.7")
 
 def row(**overrides: Any) -> dict[str, Any]:
     usable = {"account_id": 3, "banned": False, "confirmed": True, "locked": True, "transfers_enabled": False}
-    return {**usable, "ip_banned": False, **overrides}
+    unscoped = {"scope_id": None, "scope_can_read": None, "scope_can_write": None, "scope_variable_ids": None}
+    return {**usable, "ip_banned": False, **unscoped, **overrides}
 
 
 NOBODY = {"account_id": None, "banned": None, "confirmed": None, "locked": None, "transfers_enabled": None}

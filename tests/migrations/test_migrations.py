@@ -12,7 +12,10 @@ from migrations import downgrade, upgrade
 from tests.harness import scaled, throwaway_database, varistore
 from tests.support import Db
 
-TABLES = {"accounts", "banned_ips", "variable_ids", "variables", "history", "sessions", "email_tokens", "socket_tokens"}
+TABLES = {
+    *("accounts", "banned_ips", "variable_ids", "variables", "history"),
+    *("sessions", "email_tokens", "socket_tokens", "scoped_keys", "api_tokens"),
+}
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ user, for the dashboard to come) and public — the same rules and the same sing
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -15,22 +14,7 @@ from service.core.access import Actor
 from service.core.changes import Change, ChangeKind
 from service.core.ids import key_hash
 from service.core.results import Result, VariPassError
-from service.core.settings import Plan
-from service.db.pool import create_database
-from service.db.write_batch import WriteBatcher
-from service.rendering import Renderer
 from tests.support import Account, Api, Db, make_account
-
-
-@pytest.fixture
-async def services(db_url: str) -> AsyncIterator[Services]:
-    database = await create_database(db_url, min_size=1, max_size=2)
-    renderer = Renderer(workers=1, cache_bytes=0)
-    writes = WriteBatcher(database, max_size=64)
-    yield Services(database, writes, Plan(), renderer)
-    renderer.close()
-    await writes.close()
-    await database.close()
 
 
 async def _write(services: Services, actor: Actor, var: str, value: object) -> Result:

@@ -15,11 +15,11 @@ from service.actions.catalog import USE_CASES
 from service.actions.context import Services
 from service.actions.params import GraphParams, IdParams
 from service.app import create_app
-from service.core.access import Actor
+from service.core.access import BY_ACCOUNT, Actor
 from service.core.ids import key_hash
 from service.core.results import Result, VariPassError
 from service.core.settings import Settings
-from service.db.reads import READ_BY_ACCOUNT_SQL, READ_BY_KEY_SQL, READ_PUBLIC_SQL
+from service.db.reads import READ_BY_KEY_SQL, READ_PUBLIC_SQL, READ_SQL
 from service.db.variables import SELECT_VARIABLE_SQL
 from tests.support import Account, Api, Db, make_account
 
@@ -47,7 +47,7 @@ async def sent(db_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tu
 def _actors(alice: Account) -> list[tuple[Actor, str]]:
     return [
         (Actor.by_key(key_hash(alice.key), None), READ_BY_KEY_SQL),
-        (Actor.by_account(alice.id, None), READ_BY_ACCOUNT_SQL),
+        (Actor.by_account(alice.id, None), READ_SQL[BY_ACCOUNT]),
         (Actor.public(None), READ_PUBLIC_SQL),
     ]
 

@@ -20,7 +20,7 @@ from service.core.values import Value
 from tests.harness import eventually_async, scaled
 from tests.ws_gateway.support import messages_for, next_message
 from ws_gateway import registry
-from ws_gateway.registry import Client, send_within
+from ws_gateway.registry import Client, Grant, send_within
 
 # Client.refresh ---------------------------------------------------------------------------------
 
@@ -71,7 +71,7 @@ async def fill(server_ws: ServerConnection, client_ws: ClientConnection) -> asyn
 @pytest.mark.anyio
 async def test_one_refresh_is_sent_at_once(interval: float) -> None:
     async with connection() as (server_ws, client_ws):
-        client = Client(server_ws, 1, send_timeout=scaled(5))
+        client = Client(server_ws, Grant(1), send_timeout=scaled(5))
         client.greeted()  # `ok` sent
         started = time.monotonic()
         client.refresh()
@@ -83,7 +83,7 @@ async def test_one_refresh_is_sent_at_once(interval: float) -> None:
 @pytest.mark.anyio
 async def test_a_burst_gives_one_refresh_now_and_one_after_the_interval(interval: float) -> None:
     async with connection() as (server_ws, client_ws):
-        client = Client(server_ws, 1, send_timeout=scaled(5))
+        client = Client(server_ws, Grant(1), send_timeout=scaled(5))
         client.greeted()  # `ok` sent
         started = time.monotonic()
         for _ in range(20):
@@ -99,7 +99,7 @@ async def test_a_burst_gives_one_refresh_now_and_one_after_the_interval(interval
 @pytest.mark.anyio
 async def test_a_refresh_inside_the_interval_waits_for_its_end(interval: float) -> None:
     async with connection() as (server_ws, client_ws):
-        client = Client(server_ws, 1, send_timeout=scaled(5))
+        client = Client(server_ws, Grant(1), send_timeout=scaled(5))
         client.greeted()  # `ok` sent
         started = time.monotonic()
         client.refresh()
@@ -116,7 +116,7 @@ async def test_a_refresh_inside_the_interval_waits_for_its_end(interval: float) 
 @pytest.mark.anyio
 async def test_a_refresh_after_the_interval_is_sent_at_once(interval: float) -> None:
     async with connection() as (server_ws, client_ws):
-        client = Client(server_ws, 1, send_timeout=scaled(5))
+        client = Client(server_ws, Grant(1), send_timeout=scaled(5))
         client.greeted()  # `ok` sent
         client.refresh()
         assert await next_message(client_ws) == "refresh"
@@ -130,7 +130,7 @@ async def test_a_refresh_after_the_interval_is_sent_at_once(interval: float) -> 
 @pytest.mark.anyio
 async def test_discard_drops_the_pending_refresh(interval: float) -> None:
     async with connection() as (server_ws, client_ws):
-        client = Client(server_ws, 1, send_timeout=scaled(5))
+        client = Client(server_ws, Grant(1), send_timeout=scaled(5))
         client.greeted()  # `ok` sent
         client.refresh()
         client.refresh()
@@ -144,7 +144,7 @@ async def test_discard_drops_the_pending_refresh(interval: float) -> None:
 @pytest.mark.anyio
 async def test_a_paused_socket_gets_one_refresh_once_it_drains(interval: float) -> None:
     async with connection(small_buffers=True) as (server_ws, client_ws):
-        client = Client(server_ws, 1, send_timeout=scaled(30))
+        client = Client(server_ws, Grant(1), send_timeout=scaled(30))
         client.greeted()  # `ok` sent
         filling = await fill(server_ws, client_ws)
         for _ in range(5):
@@ -160,7 +160,7 @@ async def test_a_paused_socket_gets_one_refresh_once_it_drains(interval: float) 
 async def test_a_socket_that_stays_paused_is_dropped_after_the_send_timeout() -> None:
     send_timeout = scaled(1)
     async with connection(small_buffers=True) as (server_ws, client_ws):
-        client = Client(server_ws, 1, send_timeout=send_timeout)
+        client = Client(server_ws, Grant(1), send_timeout=send_timeout)
         client.greeted()  # `ok` sent
         filling = await fill(server_ws, client_ws)
         started = time.monotonic()
@@ -211,7 +211,9 @@ def test_coalesce_of_nothing() -> None:
     assert coalesce([]) == []
 
 
-EVERY_KIND = [Change(7, "a1B2c3D4", kind) for kind in ChangeKind if kind is not ChangeKind.WRITTEN] + [
+WITH_VALUE = (ChangeKind.WRITTEN, ChangeKind.KEY_REVOKED)
+EVERY_KIND = [Change(7, "a1B2c3D4", kind) for kind in ChangeKind if kind not in WITH_VALUE] + [
+    Change(7, "", ChangeKind.KEY_REVOKED, 5),
     written(7, "a1B2c3D4", 25.3),
     written(7, "a1B2c3D4", -(2**63)),
     written(7, "a1B2c3D4", True),

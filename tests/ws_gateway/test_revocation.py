@@ -9,6 +9,9 @@ import asyncpg
 import pytest
 
 from service.actions import accounts
+from service.actions.catalog import USE_CASES
+from service.actions.context import Services
+from service.core.access import Actor
 from service.db import accounts as db_accounts, sessions as db_sessions
 from tests.support import Account, Db
 from tests.ws_gateway.support import Gateway, client, closed_with, next_message
@@ -97,3 +100,19 @@ async def test_deleting_the_account_closes_its_sockets(gateway: Gateway, db_url:
         await _with_conn(db_url, lambda conn: accounts.delete(conn, alice.id))
         code, _, _ = await closed_with(ws, 5)
     assert code == 1008
+
+
+async def test_a_revoked_scoped_key_closes_its_sockets_and_only_them(
+    gateway: Gateway, services: Services, alice: Account
+) -> None:
+    # A socket opened with a scoped key (issue 14) closes when that key is revoked; the others stay open.
+    owner = Actor.of_secret(alice.key, None)
+    revoked, kept = [(await USE_CASES["key_create"].perform_fields(services, owner, {})).value for _ in range(2)]
+    async with client(gateway.url, revoked.key) as gone, client(gateway.url, kept.key) as stays:
+        async with client(gateway.url, alice.key) as own:
+            await USE_CASES["key_revoke"].perform_fields(services, owner, {"key_id": revoked.info.id})
+            code, _, seen = await closed_with(gone, 5)
+            assert seen == ["error_invalid_key"] and code == 1008
+            for ws in (stays, own):
+                await ws.send("ping")
+                assert await next_message(ws) == "pong"

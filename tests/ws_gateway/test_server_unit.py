@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed
 from service.core.settings import Settings
 from tests.harness import scaled
 from tests.ws_gateway.support import messages_for, next_message
+from ws_gateway.registry import Grant
 from ws_gateway.server import Gateway
 
 ACCOUNT = 1
@@ -30,7 +31,7 @@ async def served(before: Callable[[Gateway], None]) -> AsyncIterator[tuple[Gatew
     async def handler(ws: ServerConnection) -> None:
         before(gateway)
         with contextlib.suppress(ConnectionClosed):
-            await gateway._serve(ws, ACCOUNT)
+            await gateway._serve(ws, Grant(ACCOUNT))
 
     async with (
         serve(handler, "127.0.0.1", 0, ping_interval=None, compression=None) as server,

@@ -1,0 +1,98 @@
+"""What group commit (write_batch.py) and batched reads (read_batch.py) share (issue 13).
+
+While one batch is at the database, the requests that arrive queue; when it returns, everything
+queued goes as the next batch, up to a maximum, in one statement. There is no timer: a lone request
+goes at once. Each request keeps its own deadline, from when it was submitted: one still queued past
+it fails with TimeoutError, and a batch gets the deadline of its earliest request. A batch that
+fails fails each of its requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from asyncpg import InterfaceError, Record
+
+from service.db.pool import Connection, Database
+
+T = TypeVar("T")
+# Makes one batch's statement: a row per request, in their order.
+Send = Callable[[Connection, list[T]], Awaitable[list[Record]]]
+
+
+@dataclass(slots=True, eq=False)
+class _Pending(Generic[T]):
+    item: T
+    due: float  # loop time
+    answer: asyncio.Future[Record] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class Batcher(Generic[T]):
+    """The queue and the one batch in flight of requests that go as one statement (`send`)."""
+
+    def __init__(
+        self,
+        database: Database,
+        send: Callable[[Connection, list[T]], Awaitable[list[Record]]],
+        max_size: int,
+        what: str,
+    ) -> None:
+        self._database = database
+        self._statement = send
+        self._max_size = max_size
+        self._what = what
+        self._queue: list[_Pending[T]] = []
+        self._sending: list[_Pending[T]] = []
+        self._arrived = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"varistore-{what}-batches")
+
+    def submit(self, item: T) -> asyncio.Future[Record]:
+        """The request's row, once its batch is answered (a future, not a coroutine: one level less
+        for the request's task at each suspension)."""
+        pending = _Pending(item, asyncio.get_running_loop().time() + self._database.deadline)
+        self._queue.append(pending)
+        self._arrived.set()
+        return pending.answer
+
+    async def _run(self) -> None:
+        while True:
+            await self._arrived.wait()
+            self._arrived.clear()
+            while self._queue:
+                self._sending = self._queue[: self._max_size]
+                del self._queue[: self._max_size]
+                await self._send(self._sending)
+                self._sending = []
+
+    async def _send(self, batch: list[_Pending[T]]) -> None:
+        now = asyncio.get_running_loop().time()
+        live: list[_Pending[T]] = []
+        late: list[_Pending[T]] = []
+        for pending in batch:
+            if not pending.answer.done():  # else its request was cancelled: it is not sent
+                (live if pending.due > now else late).append(pending)
+        _fail(late, TimeoutError(f"the {self._what} waited past its deadline"))
+        if not live:
+            return
+        try:
+            async with self._database.connection(min(pending.due for pending in live) - now) as conn:
+                rows = await self._statement(conn, [pending.item for pending in live])
+            for pending, row in zip(live, rows, strict=True):
+                if not pending.answer.done():
+                    pending.answer.set_result(row)
+        except Exception as exc:  # the database's failure, or a bug: either way each request's answer
+            _fail(live, exc)
+
+    async def close(self) -> None:
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        _fail(self._sending + self._queue, InterfaceError(f"the {self._what} batcher is closed"))
+
+
+def _fail(batch: list[_Pending[T]], exc: BaseException) -> None:
+    for pending in batch:
+        if not pending.answer.done():
+            pending.answer.set_exception(exc)
