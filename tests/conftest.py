@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from service.actions.context import Services
 from service.app import create_app
@@ -30,6 +31,15 @@ from tests.harness import Running, postgres_server, running_api, throwaway_datab
 from tests.support import Account, Api, Db, make_account
 
 pytest_plugins = ["tests.mailbox"]  # the `mailbox` fixture: a real SMTP server per test module
+
+
+@pytest.fixture(scope="session", autouse=True)
+def hypothesis_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Hypothesis's caches (its own and schemathesis's) in a temporary directory, not `.hypothesis/`
+    in the checkout."""
+    set_hypothesis_home_dir(tmp_path_factory.mktemp("hypothesis"))
+    yield
+    set_hypothesis_home_dir(None)
 
 
 @pytest.fixture(scope="session")

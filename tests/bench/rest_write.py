@@ -9,7 +9,7 @@ The set-up is tests/bench/write_path.py's (its helpers, not a copy): its account
 variables in the same order at the same concurrency, in turns:
 
 - VariPass: GET /?key=K&action=write&id=I&value=V (write_path.lua);
-- REST: POST /api/v1/variables/I/value, `X-API-Key: K`, body {"value": V} (rest_write.lua).
+- REST: POST /api/v1/variables/I/value, `X-API-Key: K`, body {"value": V} (write_path.lua's action `rest`).
 
 Each side runs --rounds times, alternating (each going first in every other round), and its best
 round counts (a busy shared machine slows some rounds; the best is the least disturbed). Two cost
@@ -25,7 +25,6 @@ import argparse
 import signal
 import sys
 import time
-from pathlib import Path
 
 import psutil
 
@@ -33,7 +32,6 @@ from tests.bench import write_path
 from tests.bench.cpu import CpuClock
 from tests.bench.write_path import COOLDOWN, Measure, check_tools, history_rows
 
-REST_SCRIPT = Path(__file__).with_suffix(".lua")
 CONNECTIONS = (64, 16)
 TARGET = 1.3  # REST's cost, at most this many times VariPass's
 
@@ -46,8 +44,8 @@ def cpu_us(result: Measure) -> float:
 def measure(side: str, connections: int, base: str, clock: CpuClock, db_url: str, args: argparse.Namespace) -> Measure:
     before = history_rows(db_url)
     time.sleep(COOLDOWN + 0.2)  # the last run may have just written the variables this one starts with
-    script = REST_SCRIPT if side == "rest" else write_path.WRK_SCRIPT
-    result = write_path.run_wrk(base, clock, "write", connections, args.wrk_threads, args.duration, script)
+    action = "rest" if side == "rest" else "write"
+    result = write_path.run_wrk(base, clock, action, connections, args.wrk_threads, args.duration)
     time.sleep(COOLDOWN + 0.2)  # the requests wrk left in flight finish
     added = history_rows(db_url) - before
     fine = result.failures == 0 and 0 <= added - result.count <= connections

@@ -1,4 +1,6 @@
--- wrk script for tests/bench/write_path.py: walks the benchmark's variables with `write` or `sread`.
+-- wrk script for tests/bench/write_path.py: walks the benchmark's variables with `write` or `sread`;
+-- for tests/bench/rest_write.py, action `rest` writes the same way through REST v1 (POST
+-- /api/v1/variables/{id}/value, the key in X-API-Key, {"value": 0|1} as the body).
 --
 -- Arguments (after `--`): action, variables, accounts, key_base, id_base, threads. The middle four
 -- describe the layout write_path.py creates: variable n has id id_base + n and belongs to account
@@ -19,7 +21,8 @@ end
 function init(args)
     local action, variables, accounts = args[1], tonumber(args[2]), tonumber(args[3])
     local key_base, id_base, thread_total = tonumber(args[4]), tonumber(args[5]), tonumber(args[6])
-    is_write = action == "write"
+    is_rest = action == "rest"
+    is_write = action == "write" or is_rest
     -- Requests are built here once, not in request(): wrk's own CPU is the service's CPU on this box.
     -- A write sends 0 on even passes over the slice and 1 on odd ones (see write_path.py for why 0/1).
     passes = is_write and 2 or 1
@@ -28,11 +31,17 @@ function init(args)
         requests[pass] = {}
         for n = thread_index, variables - 1, thread_total do
             local key = string.format("%.0f", key_base + n % accounts)
-            local path = string.format("/?key=%s&action=%s&id=%.0f", key, action, id_base + n)
-            if is_write then
-                path = path .. "&value=" .. pass
+            if is_rest then
+                local path = string.format("/api/v1/variables/%.0f/value", id_base + n)
+                local headers = { ["X-API-Key"] = key, ["Content-Type"] = "application/json" }
+                table.insert(requests[pass], wrk.format("POST", path, headers, '{"value":' .. pass .. "}"))
+            else
+                local path = string.format("/?key=%s&action=%s&id=%.0f", key, action, id_base + n)
+                if is_write then
+                    path = path .. "&value=" .. pass
+                end
+                table.insert(requests[pass], wrk.format("GET", path))
             end
-            table.insert(requests[pass], wrk.format("GET", path))
         end
     end
     slice = #requests[0]
@@ -50,7 +59,9 @@ end
 
 function response(status, headers, body)
     local success
-    if is_write then
+    if is_rest then
+        success = status == 200
+    elseif is_write then
         success = body == '{"result":"success"}'
     else
         success = body:sub(1, 8) == "success|"

@@ -217,13 +217,11 @@ def check_variables(base: str, db_url: str) -> None:
 # -- wrk ----------------------------------------------------------------------------------------------
 
 
-def run_wrk(
-    base: str, clock: CpuClock, action: str, connections: int, threads: int, duration: int, script: Path = WRK_SCRIPT
-) -> Measure:
-    """wrk walking the variables with `script` (another script takes the same arguments and prints the same lines)."""
+def run_wrk(base: str, clock: CpuClock, action: str, connections: int, threads: int, duration: int) -> Measure:
+    """wrk walking the variables with `action`: write, sread, or rest (a write through REST v1)."""
     args = [action, VARIABLES, ACCOUNTS, KEY_BASE, ID_BASE, threads]
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s"]
-    command += ["-s", str(script), f"{base}/", "--", *map(str, args)]
+    command += ["-s", str(WRK_SCRIPT), f"{base}/", "--", *map(str, args)]
     start = clock.read()
     done = subprocess.run(command, capture_output=True, text=True)
     service_cpu, other_cpu = clock.cores(start, clock.read())

@@ -81,6 +81,16 @@ class Served:
         return link
 
 
+def sign_up_and_confirm(page: Page, served: Served, email: str) -> None:
+    """Sign up with `email` and PASSWORD and follow the emailed link: the page then shows the key."""
+    page.goto(served.base + "/app/signup")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    page.goto(served.link_to(email))
+    page.get_by_role("button", name="Confirm my account").click()
+
+
 @contextlib.contextmanager
 def serving(admin_url: str, mailbox: Mailbox, **settings: Any) -> Iterator[Served]:
     """`varistore serve` on a database of its own, sending mail to `mailbox`, with `settings`."""
@@ -240,12 +250,7 @@ def test_pages_work_with_javascript_off(browser: Browser, served: Served) -> Non
     context = browser.new_context(java_script_enabled=False, viewport={"width": PHONE[0], "height": PHONE[1]})
     context.set_default_timeout(scaled(15) * 1000)
     page = context.new_page()
-    page.goto(served.base + "/app/signup")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign up").click()
-    page.goto(served.link_to(email))
-    page.get_by_role("button", name="Confirm my account").click()
+    sign_up_and_confirm(page, served, email)
     expect(page.get_by_test_id("api-key")).to_be_visible()
 
     page.goto(served.base + "/app/variables")

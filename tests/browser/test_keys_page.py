@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
 
-from tests.browser.test_dashboard import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PASSWORD, Served, serving, shoot
+from tests.browser.test_dashboard import CHROMIUM, CHROMIUM_ARGS, DESKTOP, Served, serving, shoot, sign_up_and_confirm
 from tests.harness import debian_package, scaled
 from tests.mailbox import Mailbox
 
@@ -44,12 +44,7 @@ def test_make_a_key_see_it_once_then_revoke_it(browser: Browser, served: Served)
     page = context.new_page()
 
     # Sign up and confirm, then two variables: the key will reach only the first.
-    page.goto(served.base + "/app/signup")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign up").click()
-    page.goto(served.link_to(email))
-    page.get_by_role("button", name="Confirm my account").click()
+    sign_up_and_confirm(page, served, email)
     account_key = page.get_by_test_id("api-key").inner_text().strip()
     page.goto(served.base + "/app/variables")
     for name in ("Greenhouse", "Garage door"):

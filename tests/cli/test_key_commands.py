@@ -3,24 +3,10 @@ the CLI makes, lists and revokes scoped keys through the same use cases as REST 
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
-from tests.harness import scaled
+from tests.cli.test_account import varistore
 from tests.support import Api, random_email
-
-
-def varistore(db_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        env={**os.environ, "DATABASE_URL": db_url},
-        capture_output=True,
-        text=True,
-        check=check,
-        timeout=scaled(60),
-    )
 
 
 def account(db_url: str, *flags: str) -> tuple[str, str]:

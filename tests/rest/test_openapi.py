@@ -5,14 +5,12 @@ documented status, content type, schema and headers)."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from hypothesis.configuration import set_hypothesis_home_dir
 from schemathesis import checks
 
 from service.rest.app import OPS
@@ -53,14 +51,6 @@ def test_the_docs_page_shows_every_route(http: httpx.Client) -> None:
         assert f'id="{op.operation_id}"' in answer.text
         assert op.path.replace("{", "{") in answer.text
     assert http.get("/api/").text == answer.text
-
-
-@pytest.fixture(scope="module", autouse=True)
-def hypothesis_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Hypothesis's caches in a temporary directory, not `.hypothesis/` (as tests/db/test_write_batch.py)."""
-    set_hypothesis_home_dir(tmp_path_factory.mktemp("hypothesis"))
-    yield
-    set_hypothesis_home_dir(None)
 
 
 @pytest.fixture(scope="module")

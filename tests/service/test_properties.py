@@ -19,16 +19,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote_from_bytes
 
 import httpx
-import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
-from hypothesis.configuration import set_hypothesis_home_dir
 
 from service.core.results import Result
 from service.varipass.dispatch import ACTIONS
@@ -57,15 +53,6 @@ RUNS = settings(
         HealthCheck.large_base_example,
     ],
 )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def hypothesis_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Hypothesis's caches (unicode tables, constants) in a temporary directory, not `.hypothesis/`."""
-    home = tmp_path_factory.mktemp("hypothesis")
-    set_hypothesis_home_dir(home)
-    yield home
-    set_hypothesis_home_dir(None)
 
 
 @dataclass(frozen=True)

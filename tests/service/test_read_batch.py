@@ -13,7 +13,6 @@ from typing import Any
 import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
-from hypothesis.configuration import set_hypothesis_home_dir
 
 from service.actions.catalog import USE_CASES
 from service.actions.context import Services
@@ -168,14 +167,6 @@ class Reader:
 
         self.run(stop())
         self.loop.close()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def hypothesis_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Hypothesis's caches in a temporary directory, not `.hypothesis/`."""
-    set_hypothesis_home_dir(tmp_path_factory.mktemp("hypothesis"))
-    yield
-    set_hypothesis_home_dir(None)
 
 
 @pytest.fixture(scope="module")
