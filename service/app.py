@@ -136,10 +136,7 @@ def create_app(settings: Settings, database_url: str) -> ASGIApp:
             key_use.cancel()
             await asyncio.gather(pruner, key_use, return_exceptions=True)
             await notifier.close()
-            renderer.close()
-            await services.writes.close()
-            if services.reads is not None:
-                await services.reads.close()
+            await services.close()
             await database.close()
 
     async def healthz(request: Request) -> Response:

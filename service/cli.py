@@ -32,6 +32,7 @@ from service.core.values import parse_flag
 from service.db import accounts as db_accounts
 from service.db.keys import ScopedKey
 from service.db.pool import DATABASE_ERRORS, connect, create_database
+from service.db.read_batch import ReadBatcher
 from service.db.write_batch import WriteBatcher
 from service.rendering import Renderer
 from service.server import base_url
@@ -309,17 +310,16 @@ def cmd_account_regenerate_key(settings: Settings, args: argparse.Namespace) -> 
 async def _perform_as(url: str, settings: Settings, email: str, action: str, fields: dict[str, Any]) -> Outcome[Any]:
     """Run a use case as the account with `email`, as the dashboard and REST run it (no rule written here)."""
     database = await create_database(url, min_size=1, max_size=1, deadline=CONNECT_SECONDS)
-    writes, renderer = WriteBatcher(database, max_size=1), Renderer(workers=1, cache_bytes=0)
+    renderer = Renderer(workers=1, cache_bytes=0)
+    services = Services(database, WriteBatcher(database, max_size=1), settings.plan, renderer, ReadBatcher(database, 1))
     try:
         async with database.connection() as conn:
             account = await db_accounts.select_by_email(conn, email)
         if account is None:
             _fail(f"no account with the email {email}")
-        services = Services(database, writes, settings.plan, renderer)
         return await USE_CASES[action].perform_fields(services, Actor.by_account(account.id, None), fields)
     finally:
-        renderer.close()
-        await writes.close()
+        await services.close()
         await database.close()
 
 

@@ -25,6 +25,7 @@ from service.actions.context import Services
 from service.app import create_app
 from service.core.settings import Plan, Settings
 from service.db.pool import create_database
+from service.db.read_batch import ReadBatcher
 from service.db.write_batch import WriteBatcher
 from service.rendering import Renderer
 from tests.harness import Running, postgres_server, running_api, throwaway_database
@@ -118,11 +119,11 @@ async def services(db_url: str) -> AsyncIterator[Services]:
     """What the use cases run with, in this test's event loop: for tests that call them directly."""
     # Room for the concurrent use cases of one test (tests/service/actions/test_write_at.py).
     database = await create_database(db_url, min_size=1, max_size=8)
-    renderer = Renderer(workers=1, cache_bytes=0)
-    writes = WriteBatcher(database, max_size=64)
-    yield Services(database, writes, Plan(), renderer)
-    renderer.close()
-    await writes.close()
+    services = Services(
+        database, WriteBatcher(database, max_size=64), Plan(), Renderer(workers=1, cache_bytes=0), ReadBatcher(database)
+    )
+    yield services
+    await services.close()
     await database.close()
 
 

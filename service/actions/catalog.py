@@ -30,7 +30,6 @@ from service.actions.reads import ReadCtx
 from service.core.access import Access, Actor, check_access
 from service.core.results import Result, VariPassError
 from service.db.accounts import select_access
-from service.db.reads import select_access_and_variable
 from service.rendering import NOTHING_HELD, Conditions
 
 # (ctx, params); ctx is a reads.ReadCtx for a use case that `reads` a variable.
@@ -50,8 +49,11 @@ class UseCase:
     # The handler applies the access rule inside its own single statement (the write path, DESIGN.md §4).
     checks_access: bool = False
     # The handler reads the variable `params.id`: it comes with the access rule's columns, in one
-    # statement and one round trip (service/db/reads.py).
+    # statement and one round trip (service/db/reads.py), in a batch with the other lookups of the
+    # moment (service/db/read_batch.py).
     reads: bool = False
+    # Of those, the handler also reads the database (history, a graph's points): it gets a connection.
+    fetches: bool = False
     needs: str = ACCOUNT
 
     def _allowed(self, services: Services, access: Access | None, params: Params | None) -> None:
@@ -71,23 +73,16 @@ class UseCase:
         if self.checks_access and params is not None and not actor.is_public:
             # Its statement goes through the write batcher, which lends the connection (issue 13).
             return await self.handler(Ctx(None, actor, None, services, conditions), params)
-        if self.reads and isinstance(params, IdParams) and services.reads is not None:
-            # The lookup goes in a batch with the others in flight (service/db/read_batch.py, issue 13).
-            public = self.public and actor.is_public
+        public = self.public and actor.is_public
+        if self.reads and isinstance(params, IdParams):
             row, variable = await services.reads.select(actor, params.id, public=public)
             access = check_access(row, public=public)
             self._allowed(services, access, params)
-            if self.handler is reads.read:  # it needs nothing more of the database
+            if not self.fetches:
                 return await self.handler(ReadCtx(None, actor, access, services, conditions, variable), params)
             async with services.database.connection() as conn:
                 return await self.handler(ReadCtx(conn, actor, access, services, conditions, variable), params)
         async with services.database.connection() as conn:
-            public = self.public and actor.is_public
-            if self.reads and isinstance(params, IdParams):
-                row, variable = await select_access_and_variable(conn, actor, params.id, public=public)
-                access = check_access(row, public=public)
-                self._allowed(services, access, params)
-                return await self.handler(ReadCtx(conn, actor, access, services, conditions, variable), params)
             access = check_access(await select_access(conn, actor), public=public)
             self._allowed(services, access, None)
             if params is None:
@@ -101,7 +96,7 @@ class UseCase:
         """`perform` with the parameters as a front door received them (text from a query or a form,
         or typed JSON); those that do not validate answer error_invalid_parameters in check order."""
         try:
-            params: Params | None = self.params.model_validate(present(dict(fields)))
+            params: Params | None = self.params.model_validate(present(fields))
         except ValidationError:
             params = None
         return await self.perform(services, actor, params, conditions=conditions)
@@ -116,14 +111,14 @@ USE_CASES: dict[str, UseCase] = {
     "ordnext": UseCase(variables.ordnext, IdParams),
     "list": UseCase(listing.list_ids, NoParams, safe=True, needs=READ),
     "read": UseCase(reads.read, IdParams, public=True, safe=True, reads=True, needs=READ),
-    "history": UseCase(reads.history, IdParams, public=True, safe=True, reads=True, needs=READ),
+    "history": UseCase(reads.history, IdParams, public=True, safe=True, reads=True, fetches=True, needs=READ),
     "write": UseCase(values.write, WriteParams, checks_access=True, needs=WRITE),
     "toggle": UseCase(values.toggle, IdParams, checks_access=True, needs=WRITE),
     "all": UseCase(listing.all_data, NoParams, safe=True, needs=READ),
     "latest": UseCase(listing.latest, NoParams, safe=True, needs=READ),
     "names": UseCase(listing.names, NoParams, safe=True, needs=WRITE),
     "transfer": UseCase(transfer.transfer, TransferParams),
-    "graph": UseCase(graph.graph, GraphParams, public=True, safe=True, reads=True, needs=READ),
+    "graph": UseCase(graph.graph, GraphParams, public=True, safe=True, reads=True, fetches=True, needs=READ),
     # Beyond the protocol (issue 14: REST v1, the dashboard, the CLI).
     "move_to": UseCase(variables.move_to, MoveParams),
     "account": UseCase(keys.account, NoParams, safe=True),
@@ -132,6 +127,8 @@ USE_CASES: dict[str, UseCase] = {
     "key_revoke": UseCase(keys.revoke_key, KeyIdParams),
     "token_create": UseCase(keys.create_token, NoParams),
     "token_revoke": UseCase(keys.revoke_token, NoParams),
-    "history_query": UseCase(history_query.query, HistoryQueryParams, public=True, safe=True, reads=True, needs=READ),
+    "history_query": UseCase(
+        history_query.query, HistoryQueryParams, public=True, safe=True, reads=True, fetches=True, needs=READ
+    ),
     "write_at": UseCase(backfill.write_at, WriteAtParams, needs=WRITE),
 }

@@ -28,10 +28,16 @@ class Services:
     writes: WriteBatcher
     plan: Plan
     renderer: Renderer
-    # The read path's lookups go in batches (issue 13); without it, each on a connection of its own.
-    reads: ReadBatcher | None = None
+    # The read path's lookups, in batches (issue 13; max_size=1: each alone).
+    reads: ReadBatcher
     # Scoped keys used since the app last wrote their last-used times (service/app.py).
     keys_used: set[int] = field(default_factory=set)
+
+    async def close(self) -> None:
+        """Stop the renderer and the batchers: writes and reads still queued or in flight fail."""
+        self.renderer.close()
+        await self.writes.close()
+        await self.reads.close()
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ import base64
 import binascii
 import math
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any, Literal, Self
@@ -130,8 +131,8 @@ class GraphParams(IdParams):
         return self.model_dump(exclude={"id"}, exclude_none=True)
 
 
-def present(fields: dict[str, Any]) -> dict[str, Any]:
-    """Drop fields a client sent as JSON null, so that they count as left out."""
+def present(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields but those a client sent as JSON null, so that they count as left out (a new dict)."""
     return {name: value for name, value in fields.items() if value is not None}
 
 

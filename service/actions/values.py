@@ -9,7 +9,7 @@ from service.actions.params import IdParams, WriteParams
 from service.core.access import check_access
 from service.core.changes import Change, ChangeKind
 from service.core.results import Result, VariPassError
-from service.core.values import Candidates, Value, VarType
+from service.core.values import TYPES, Candidates, Value, VarType
 from service.db.variables import Write
 
 
@@ -36,7 +36,7 @@ async def _write(ctx: Ctx, var_id: str, value: Candidates | None) -> Outcome[Wri
     allow(ctx.services, check_access(row, public=False), write=True, var_id=var_id)
     if row["type"] is None:
         raise VariPassError(Result.ERROR_INVALID_ID)
-    type_ = VarType(row["type"])
+    type_ = TYPES[row["type"]]
     if row["value_time"] is None:
         if value is None and type_ != VarType.BOOL:
             raise VariPassError(Result.ERROR_NOT_BOOL)

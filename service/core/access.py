@@ -111,6 +111,13 @@ class Actor:
         """The value of $1 in `who`."""
         return self.account_id if self.account_id is not None else self.key_hash
 
+    @property
+    def address(self) -> bytes | None:
+        """The value of $2 in `who` (inet): the packed address. asyncpg's inet encoder makes an
+        address of what it is given: of an address object, through its text (~7 µs); of its
+        packed bytes, at once (0.25 µs)."""
+        return None if self.client_ip is None else self.client_ip.packed
+
 
 @dataclass(frozen=True, slots=True)
 class Scope:

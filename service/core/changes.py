@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
+from service.core.compact_json import compact_json
 from service.core.values import Value
 
 CHANNEL = "varistore_refresh"
@@ -76,17 +77,13 @@ def _item(change: Change) -> list[object]:
     return item
 
 
-def _dump(item: object) -> str:
-    return json.dumps(item, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
 def payloads(changes: Iterable[Change], committed_at: float | None = None) -> Iterator[str]:
     """The changes as NOTIFY payloads, each under MAX_PAYLOAD bytes; each starts with `committed_at`
     (Unix seconds, when the oldest of them committed) when it is given, for the gateways' lag metric."""
     head = "" if committed_at is None else f"{committed_at:.6f},"
     chunk: list[str] = []
     size = 2 + len(head)
-    for text in map(_dump, map(_item, changes)):
+    for text in map(compact_json, map(_item, changes)):
         length = len(text.encode()) + 1
         if chunk and size + length > MAX_PAYLOAD:
             yield f"[{head}{','.join(chunk)}]"

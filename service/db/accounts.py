@@ -44,7 +44,7 @@ def _account(row: Record | None) -> Account | None:
 
 
 async def select_access(conn: Connection, actor: Actor) -> Record:
-    row = await conn.fetchrow(_ACCESS_SQL[actor.who], actor.credential, actor.client_ip)
+    row = await conn.fetchrow(_ACCESS_SQL[actor.who], actor.credential, actor.address)
     assert row is not None
     return row
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from asyncpg import InterfaceError, Record
@@ -23,11 +22,13 @@ T = TypeVar("T")
 Send = Callable[[Connection, list[T]], Awaitable[list[Record]]]
 
 
-@dataclass(slots=True, eq=False)
 class _Pending(Generic[T]):
-    item: T
-    due: float  # loop time
-    answer: asyncio.Future[Record] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    __slots__ = ("item", "due", "answer")
+
+    def __init__(self, item: T, due: float, answer: asyncio.Future[Record]) -> None:
+        self.item = item
+        self.due = due  # loop time
+        self.answer = answer
 
 
 class Batcher(Generic[T]):
@@ -44,20 +45,25 @@ class Batcher(Generic[T]):
         self._statement = send
         self._max_size = max_size
         self._what = what
+        self._loop = asyncio.get_running_loop()
         self._queue: list[_Pending[T]] = []
         self._sending: list[_Pending[T]] = []
         self._arrived = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"varistore-{what}-batches")
+        self._task = self._loop.create_task(self._run(), name=f"varistore-{what}-batches")
 
     def submit(self, item: T) -> asyncio.Future[Record]:
         """The request's row, once its batch is answered (a future, not a coroutine: one level less
         for the request's task at each suspension)."""
-        pending = _Pending(item, asyncio.get_running_loop().time() + self._database.deadline)
+        loop = self._loop
+        pending = _Pending(item, loop.time() + self._database.deadline, loop.create_future())
         self._queue.append(pending)
         self._arrived.set()
         return pending.answer
 
     async def _run(self) -> None:
+        # The next batch goes in the very step the last one's answer arrived: a hop through the event
+        # loop (an event, a task of its own per batch) waits for everything else ready in it, a
+        # millisecond or more under load, while the database has nothing to do (measured, 2026-12-05).
         while True:
             await self._arrived.wait()
             self._arrived.clear()
@@ -68,7 +74,7 @@ class Batcher(Generic[T]):
                 self._sending = []
 
     async def _send(self, batch: list[_Pending[T]]) -> None:
-        now = asyncio.get_running_loop().time()
+        now = self._loop.time()
         live: list[_Pending[T]] = []
         late: list[_Pending[T]] = []
         for pending in batch:

@@ -31,7 +31,7 @@ async def _select(lookup: Lookup, conn: Connection, reads: list[tuple[Actor, str
 
 
 class ReadBatcher:
-    """The read path's lookups, batched per statement; `select` keeps select_access_and_variable's contract."""
+    """The read path's lookups, batched per statement (max_size=1: each alone, as the lookup itself)."""
 
     def __init__(self, database: Database, max_size: int = MAX_SIZE) -> None:
         self._database = database
@@ -39,7 +39,8 @@ class ReadBatcher:
         self._batchers: dict[Lookup, Batcher[tuple[Actor, str]]] = {}
 
     async def select(self, actor: Actor, var_id: str, *, public: bool) -> tuple[Record, Variable | None]:
-        """As service/db/reads.py select_access_and_variable, once the lookup's batch was answered.
+        """The access rule's columns for `actor` and the variable `var_id` it may read: its own, or with
+        `public` a public one (service/db/reads.py found), once the lookup's batch was answered.
 
         Raises:
             TimeoutError: the deadline passed, in the queue or at the database.

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from asyncpg import Record
 
-from service.core.access import BY_ACCOUNT, BY_KEY, WHO, Actor, IPAddress
+from service.core.access import BY_ACCOUNT, BY_KEY, WHO, Actor
 from service.db.accounts import access_sql
 from service.db.pool import Connection
 from service.db.variables import VARIABLE_COLUMNS, Variable, variable_of
@@ -52,30 +52,15 @@ _READ_MANY_SQL = {READ_SQL[who]: _many(READ_SQL[who], who) for who in WHO} | {
 }
 
 
-def _inet(ip: IPAddress | None) -> bytes | None:
-    # asyncpg's inet encoder makes an address of what it is given: of an address object, through its
-    # text (2 µs); of its packed bytes, at once (0.25 µs).
-    return None if ip is None else ip.packed
-
-
 def lookup_sql(actor: Actor, *, public: bool) -> Lookup:
     """The statement that looks up a variable for `actor`; with `public`, a public one by id alone."""
     return READ_PUBLIC_SQL if public else READ_SQL[actor.who]
 
 
 def found(row: Record) -> tuple[Record, Variable | None]:
-    """A lookup's row as select_access_and_variable answers it."""
+    """A lookup's row as the access rule's columns (core.access.check_access judges them) and the
+    variable it may read: its own, or for a public request a public one; None when there is none."""
     return row, variable_of(row) if row["id"] is not None else None
-
-
-async def select_access_and_variable(
-    conn: Connection, actor: Actor, var_id: str, *, public: bool
-) -> tuple[Record, Variable | None]:
-    """The access rule's columns for `actor` (core.access.check_access judges them) and the variable
-    `var_id` it may read: its own, or with `public` a public one; None when there is no such variable."""
-    row = await conn.fetchrow(lookup_sql(actor, public=public), actor.credential, _inet(actor.client_ip), var_id)
-    assert row is not None
-    return found(row)
 
 
 async def select_many(conn: Connection, lookup: Lookup, reads: Sequence[tuple[Actor, str]]) -> list[Record]:
@@ -83,12 +68,12 @@ async def select_many(conn: Connection, lookup: Lookup, reads: Sequence[tuple[Ac
     a lone one is the lookup itself."""
     if len(reads) == 1:
         actor, var_id = reads[0]
-        row = await conn.fetchrow(lookup, actor.credential, _inet(actor.client_ip), var_id)
+        row = await conn.fetchrow(lookup, actor.credential, actor.address, var_id)
         assert row is not None
         return [row]
     return await conn.fetch(
         _READ_MANY_SQL[lookup],
         [actor.credential for actor, _ in reads],
-        [_inet(actor.client_ip) for actor, _ in reads],
+        [actor.address for actor, _ in reads],
         [var_id for _, var_id in reads],
     )

@@ -9,7 +9,7 @@ from typing import Any
 from asyncpg import Record
 
 from service.core.access import BY_ACCOUNT, USABLE, WHO, Actor, access_columns, may_write
-from service.core.values import ZERO, Candidates, Value, VarType
+from service.core.values import TYPES, ZERO, Candidates, Value, VarType
 from service.db.pool import Connection
 
 
@@ -74,17 +74,19 @@ VARIABLE_COLUMNS = """
 """
 
 
+_VALUE_COLUMN = {VarType.INT: "value_int", VarType.FLOAT: "value_float", VarType.BOOL: "value_bool"}
+
+
 def stored_value(row: Record | dict[str, Any], type_: VarType) -> Value:
     """The value of a row with value_int/value_float/value_bool/value_text columns."""
-    column = {VarType.INT: "value_int", VarType.FLOAT: "value_float", VarType.BOOL: "value_bool"}
-    value = row[column.get(type_, "value_text")]
+    value = row[_VALUE_COLUMN.get(type_, "value_text")]
     return ZERO[type_] if value is None else value
 
 
 def variable_of(row: Record | None) -> Variable | None:
     if row is None:
         return None
-    type_ = VarType(row["type"])
+    type_ = TYPES[row["type"]]
     return Variable(
         account_id=row["owner_id"],
         id=row["id"],
@@ -358,7 +360,7 @@ class Write:
         value = self.value
         return (
             self.actor.credential,
-            self.actor.client_ip,
+            self.actor.address,
             self.var_id,
             value.as_int if value else None,
             value.as_float if value else None,

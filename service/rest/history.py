@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -22,6 +21,7 @@ from pydantic import Field, RootModel, ValidationError
 from starlette.responses import Response
 
 from service.actions.params import HistoryQueryParams
+from service.core.compact_json import compact_json
 from service.core.values import simple_text
 from service.rest.schemas import Model, Scalar
 
@@ -123,5 +123,4 @@ async def answer(call: Call, var_id: str) -> Response:
         headers["Link"] = f'<{call.request.url.include_query_params(cursor=page.next_cursor)}>; rel="next"'
     if own.format == "csv":
         return Response(as_csv(table, page.agg == "minmax"), headers=headers, media_type="text/csv; charset=utf-8")
-    body = json.dumps(table, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return Response(body, headers=headers, media_type="application/json")
+    return Response(compact_json(table), headers=headers, media_type="application/json")

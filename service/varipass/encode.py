@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from typing import Any
 
 from starlette.responses import Response
 
+from service.core.compact_json import compact_json
 from service.core.results import Result
 from service.rendering import http_date
 from service.varipass.presenter import Answer, Reply
@@ -33,9 +32,8 @@ class SimpleText(Response):
             self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
 
 
-def compact_json(data: Any) -> bytes:
-    # Compact on purpose: C++ clients find fields by substring, e.g. `"result":"success"`.
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+# The JSON answers with a result alone (a write's success, every failure), made once.
+_RESULT_ONLY = {result: compact_json({"result": result.value}).encode() for result in Result}
 
 
 def success(reply: Reply, answer: Answer, http_version: str) -> Response:
@@ -47,7 +45,11 @@ def success(reply: Reply, answer: Answer, http_version: str) -> Response:
         return Response(reply.picture.data, media_type=reply.picture.media_type, headers=headers)
     if answer is Answer.SIMPLE:
         return SimpleText("|".join((Result.SUCCESS.value, *reply.simple)), 200, chunked=http_version != "1.0")
-    return Response(compact_json({"result": Result.SUCCESS.value, **reply.fields}), media_type="application/json")
+    if not reply.fields:
+        return Response(_RESULT_ONLY[Result.SUCCESS], media_type="application/json")
+    return Response(
+        compact_json({"result": Result.SUCCESS.value, **reply.fields}).encode(), media_type="application/json"
+    )
 
 
 def failure(
@@ -56,4 +58,4 @@ def failure(
     """Every error body is exactly one result string, bare or as `{"result":...}`."""
     if answer is Answer.SIMPLE:
         return SimpleText(result.value, status, chunked=http_version != "1.0", headers=headers)
-    return Response(compact_json({"result": result.value}), status, headers, media_type="application/json")
+    return Response(_RESULT_ONLY[result], status, headers, media_type="application/json")

@@ -24,6 +24,7 @@ from service.core.results import Result, VariPassError
 from service.core.settings import Plan
 from service.core.values import Candidates
 from service.db.pool import DATABASE_ERRORS, create_database
+from service.db.read_batch import ReadBatcher
 from service.db.variables import Write
 from service.db.write_batch import WriteBatcher
 from service.rendering import Renderer
@@ -125,7 +126,8 @@ class Writer:
 
     async def _start(self, url: str, max_size: int) -> tuple[Services, asyncpg.Connection]:
         database = await create_database(url, min_size=1, max_size=4)
-        services = Services(database, WriteBatcher(database, max_size), Plan(), Renderer(workers=1, cache_bytes=0))
+        writes, reads = WriteBatcher(database, max_size), ReadBatcher(database)
+        services = Services(database, writes, Plan(), Renderer(workers=1, cache_bytes=0), reads)
         return services, await asyncpg.connect(url)
 
     def run(self, coro: Any) -> Any:
@@ -147,12 +149,11 @@ class Writer:
 
     def close(self) -> None:
         async def stop() -> None:
-            await self.services.writes.close()
+            await self.services.close()
             await self.services.database.close()
             await self.conn.close()
 
         self.run(stop())
-        self.services.renderer.close()
         self.loop.close()
 
 
@@ -252,7 +253,7 @@ async def test_database_lost_mid_batch_every_write_error_db_none_kept_then_next_
 
     database = await create_database(own_postgres.url, min_size=1, max_size=4, deadline=scaled(30))
     writes = WriteBatcher(database, max_size=64)
-    services = Services(database, writes, Plan(), Renderer(workers=1, cache_bytes=0))
+    services = Services(database, writes, Plan(), Renderer(workers=1, cache_bytes=0), ReadBatcher(database))
     actor = Actor.by_key(key_hash(key), CLIENT_IP)
 
     async def write(var: str) -> Result:
@@ -298,9 +299,8 @@ async def test_database_lost_mid_batch_every_write_error_db_none_kept_then_next_
     finally:
         for locker in lockers:
             locker.terminate()
-        await writes.close()
+        await services.close()
         await database.close()
-        services.renderer.close()
 
 
 @pytest.mark.anyio

@@ -116,15 +116,9 @@ OPS = st.lists(
 
 
 async def _services(database: Database, *, batched: bool) -> Services:
-    reads = ReadBatcher(database, max_size=4) if batched else None  # small batches: several per example
+    # Small batches: several per example; one by one, each lookup alone.
+    reads = ReadBatcher(database, max_size=4 if batched else 1)
     return Services(database, WriteBatcher(database, 4), Plan(), Renderer(workers=1, cache_bytes=0), reads)
-
-
-async def _close(services: Services) -> None:
-    await services.writes.close()
-    if services.reads is not None:
-        await services.reads.close()
-    services.renderer.close()
 
 
 async def perform(services: Services, actor: Actor, var: str, action: str) -> tuple[Result, Any]:
@@ -160,8 +154,8 @@ class Reader:
 
     def close(self) -> None:
         async def stop() -> None:
-            await _close(self.one_by_one)
-            await _close(self.batched)
+            await self.one_by_one.close()
+            await self.batched.close()
             await self.batched.database.close()
             await self.conn.close()
 
@@ -235,7 +229,7 @@ async def test_concurrent_reads_go_as_one_statement_a_lone_one_as_the_lookup(db_
         lookups = [sql for sql in statements if "accounts" in sql]  # not asyncpg's first look at the array types
         assert len(lookups) == 1 and "unnest(" in lookups[0]
     finally:
-        await _close(services)
+        await services.close()
         await database.close()
 
 
@@ -301,7 +295,7 @@ async def test_database_lost_mid_batch_every_read_error_db_then_next_batch_succe
     finally:
         for locker in lockers:
             locker.terminate()
-        await _close(services)
+        await services.close()
         await database.close()
 
 

@@ -3,10 +3,29 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qsl
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
+from service.varipass.transport import form_fields
 from tests.support import Account, Api, Db, snapshot
+
+
+def test_form_fields_are_what_parse_qsl_gives() -> None:
+    # Query strings as devices send them, with what needs decoding, and any bytes at all. @given
+    # inside the test: hypothesis then finds no test of its own at collection, and writes nothing
+    # in the checkout (tests/service/test_properties.py does the same).
+    pieces = st.sampled_from([b"key", b"id", b"=", b"&", b"1.5", b"+", b"%20", b"%C3%A9", b"%zz"])
+
+    @settings(max_examples=300, derandomize=True, database=None, deadline=None)
+    @given(data=st.one_of(st.lists(pieces, max_size=12).map(b"".join), st.binary(max_size=40)))
+    def check(data: bytes) -> None:
+        text = data.decode("utf-8", "surrogateescape")
+        expected = dict(parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="surrogateescape"))
+        assert form_fields(data) == expected
+
+    check()
 
 
 def test_post_json_with_unknown_content_type_is_read_as_json(api: Api, alice: Account) -> None:
