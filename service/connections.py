@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from service.core.compact_json import compact_json
 from service.core.results import Result
 
 
@@ -106,7 +106,7 @@ class _HeadWriter:
 
 def refusal(status: int, reason: str, default_headers: list[tuple[bytes, bytes]]) -> bytes:
     """A whole answer to a request the parser refused, in the protocol's shape; it closes the connection."""
-    body = json.dumps({"result": Result.ERROR_INVALID_PARAMETERS.value}, separators=(",", ":")).encode()
+    body = compact_json({"result": Result.ERROR_INVALID_PARAMETERS.value}).encode()
     fields = [name + b": " + value for name, value in default_headers]
     fields += [b"content-type: application/json", b"content-length: %d" % len(body), b"connection: close"]
     head = b"\r\n".join([b"HTTP/1.1 %d %s" % (status, reason.encode()), *fields]) + b"\r\n\r\n"

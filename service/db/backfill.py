@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from service.core.values import Value, VarType
+from service.core.values import TYPES, Value, VarType
 from service.db.pool import Connection
 
 
@@ -41,9 +41,7 @@ async def lock_variable(conn: Connection, account_id: int, var_id: str) -> Locke
     )
     if row is None:
         return None
-    return Locked(
-        VarType(row["type"]), row["expire"], row["cooldown"], row["value_time"], row["last_write"], row["now"]
-    )
+    return Locked(TYPES[row["type"]], row["expire"], row["cooldown"], row["value_time"], row["last_write"], row["now"])
 
 
 _COLUMNS = {VarType.INT: 0, VarType.FLOAT: 1, VarType.BOOL: 2, VarType.STRING: 3}

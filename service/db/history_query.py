@@ -21,17 +21,10 @@ from datetime import UTC, datetime, timedelta
 
 from service.core.values import Value, VarType
 from service.db.pool import Connection
-from service.db.variables import Variable
+from service.db.variables import VALUE_COLUMN, Variable
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
-
-_COLUMN = {
-    VarType.INT: "value_int",
-    VarType.FLOAT: "value_float",
-    VarType.BOOL: "value_bool",
-    VarType.STRING: "value_text",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +145,7 @@ async def select_points(
         else:
             lower = _later(lower, since)
     direction = "DESC" if descending else "ASC"
-    sql = _RAW.format(points=_POINTS.format(column=_COLUMN[variable.type]), direction=direction)
+    sql = _RAW.format(points=_POINTS.format(column=VALUE_COLUMN[variable.type]), direction=direction)
     rows = await conn.fetch(sql, variable.account_id, variable.id, lower, upper, since, place, limit)
     return [Stamped(micros_of(r["t"]), r["y"], r["nth"]) for r in rows]
 
@@ -184,7 +177,7 @@ async def select_buckets(
             lower = _later(lower, moment_of(after) + timedelta(seconds=interval))
     first, second = _aggregates(agg, variable.type)
     sql = _BUCKETS.format(
-        points=_POINTS.format(column=_COLUMN[variable.type]),
+        points=_POINTS.format(column=VALUE_COLUMN[variable.type]),
         first=first,
         second=second,
         direction="DESC" if descending else "ASC",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from service.core.values import VarType
 from service.db.pool import Connection
-from service.db.variables import Variable
+from service.db.variables import VALUE_COLUMN, Variable
 
 RAW_PER_COLUMN = 4  # up to this many points per pixel column, the points come as they are
 
@@ -41,8 +41,6 @@ class Reduced:
 
 
 EMPTY = Reduced([], [], [], 0)
-
-_COLUMN = {VarType.INT: "value_int", VarType.FLOAT: "value_float", VarType.BOOL: "value_bool"}
 
 # The range's history rows: older than the latest value and inside the expire window, as in
 # history.py's _OLDER_ROWS. Times count in whole seconds, as Point.time and Variable.time do: a
@@ -97,9 +95,9 @@ async def select_reduced(conn: Connection, variable: Variable, since: int, until
     first, lowest, highest and last point and the column's low/high envelope. A string has no chart:
     EMPTY.
     """
-    column = _COLUMN.get(variable.type)
-    if column is None or until <= since or columns < 1:
+    if variable.type is VarType.STRING or until <= since or columns < 1:
         return EMPTY
+    column = VALUE_COLUMN[variable.type]
     cast = "::int::float8" if variable.type is VarType.BOOL else "::float8"
     rows = await conn.fetch(
         _REDUCE.format(in_range=_IN_RANGE, column=column, cast=cast),

@@ -74,12 +74,18 @@ VARIABLE_COLUMNS = """
 """
 
 
-_VALUE_COLUMN = {VarType.INT: "value_int", VarType.FLOAT: "value_float", VarType.BOOL: "value_bool"}
+# The column that holds a value of each type (in variables and in history).
+VALUE_COLUMN = {
+    VarType.INT: "value_int",
+    VarType.FLOAT: "value_float",
+    VarType.BOOL: "value_bool",
+    VarType.STRING: "value_text",
+}
 
 
 def stored_value(row: Record | dict[str, Any], type_: VarType) -> Value:
     """The value of a row with value_int/value_float/value_bool/value_text columns."""
-    value = row[_VALUE_COLUMN.get(type_, "value_text")]
+    value = row[VALUE_COLUMN[type_]]
     return ZERO[type_] if value is None else value
 
 
