@@ -20,17 +20,17 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from dataclasses import dataclass
 from typing import Any
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from service.core.compact_json import compact_json
+from service.core.records import record
 from service.core.results import Result
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Bounds:
     head_timeout: float
     body_timeout: float

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 import ssl
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
 import aiosmtplib
 
 from service.core.logs import UNREDACTED
+from service.core.records import record
 from service.core.settings import Settings
 
 log = logging.getLogger("varistore.mail")
@@ -33,7 +33,7 @@ class MailError(Exception):
     """An email was not sent. The reason is logged already; the caller decides what to tell the person."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Message:
     to: str
     subject: str

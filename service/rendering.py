@@ -13,11 +13,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC
 from email.utils import formatdate, parsedate_to_datetime
 
 from render import Picture, RenderOptions, Series, render
+from service.core.records import record
 from service.core.values import VarType
 from service.db.history import Extent, Point
 from service.db.variables import Variable
@@ -72,7 +72,7 @@ def _seconds(http_date: str) -> float | None:
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Conditions:
     """What a request says of the copy it holds: If-None-Match, and If-Modified-Since (GET and HEAD only)."""
 

@@ -8,9 +8,9 @@ speaking a newer dialect is not cut off.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
 
+from service.core.records import record
 from service.core.results import Result
 
 OK = "ok"
@@ -29,21 +29,21 @@ class Code(IntEnum):
     TRY_AGAIN_LATER = 1013  # the gateway is full
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Reply:
     """Send this text; the socket stays open."""
 
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Authenticate:
     """Check this key, then answer `ok` or its result code."""
 
     key: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Close:
     """Send `text` first when given, then close with this code and reason."""
 

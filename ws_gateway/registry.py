@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import ClassVar
 
 from websockets.asyncio.server import ServerConnection, broadcast
 
+from service.core.records import record
 from ws_gateway.protocol import REFRESH
 
 # Seconds between two refreshes to one socket. A client re-reads on each, so a burst of writes
@@ -45,7 +45,7 @@ async def send_within(ws: ServerConnection, text: str, timeout: float) -> bool:
     return sending.exception() is None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Grant:
     """What a socket was let in with: its account, and the dashboard session or the scoped key
     (None for the account's key) whose revocation closes it."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from dataclasses import dataclass
 
 import asyncpg
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -17,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from service.core.access import IPAddress
 from service.core.changes import Change, ChangeKind
 from service.core.ids import new_key
+from service.core.records import record
 from service.db import accounts as db_accounts, sessions as db_sessions
 from service.db.accounts import Account
 from service.db.notify import notify_in_transaction
@@ -64,7 +64,7 @@ async def password_matches(account: Account | None, password: str) -> bool:
     return ok and account is not None and account.password_hash is not None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NewAccount:
     account: Account
     key: str  # shown once

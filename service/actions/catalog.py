@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -28,6 +27,7 @@ from service.actions.params import (
 )
 from service.actions.reads import ReadCtx
 from service.core.access import Access, Actor, check_access
+from service.core.records import record
 from service.core.results import Result, VariPassError
 from service.db.accounts import select_access
 from service.rendering import NOTHING_HELD, Conditions
@@ -40,7 +40,7 @@ Handler = Callable[[Any, Any], Awaitable[Outcome[Any]]]
 READ, WRITE, ACCOUNT = "read", "write", "account"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class UseCase:
     handler: Handler
     params: type[Params]
@@ -90,16 +90,17 @@ class UseCase:
             self._allowed(services, access, params)
             return await self.handler(Ctx(conn, actor, access, services, conditions), params)
 
-    async def perform_fields(
+    def perform_fields(
         self, services: Services, actor: Actor, fields: Mapping[str, Any], *, conditions: Conditions = NOTHING_HELD
-    ) -> Outcome[Any]:
+    ) -> Awaitable[Outcome[Any]]:
         """`perform` with the parameters as a front door received them (text from a query or a form,
         or typed JSON); those that do not validate answer error_invalid_parameters in check order."""
         try:
             params: Params | None = self.params.model_validate(present(fields))
         except ValidationError:
             params = None
-        return await self.perform(services, actor, params, conditions=conditions)
+        # Not a coroutine of its own: each level of a request's await chain costs at every suspension.
+        return self.perform(services, actor, params, conditions=conditions)
 
 
 USE_CASES: dict[str, UseCase] = {

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Generic, TypeVar
 
 from service.core.access import Access, Actor
 from service.core.changes import Change
+from service.core.records import record
 from service.core.results import Result, VariPassError
 from service.core.settings import Plan
 from service.core.values import VarType
@@ -20,7 +21,7 @@ from service.rendering import NOTHING_HELD, Conditions, Renderer
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Services:
     """What the process holds for every request: the database, its write batcher, the plan and the renderer."""
 
@@ -40,7 +41,7 @@ class Services:
         await self.reads.close()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Ctx:
     # None for an action that sends its one statement through the write batcher (the write path).
     connection: Connection | None
@@ -68,7 +69,7 @@ class Ctx:
         return self.access
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Outcome(Generic[T]):
     """What an action did: its domain result, and the changes it committed."""
 

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from render import InvalidFormat, InvalidOption, Picture, RenderOptions, make_options
 from service.actions.context import Outcome
 from service.actions.params import GraphParams
 from service.actions.reads import ReadCtx
+from service.core.records import record
 from service.core.results import Result, VariPassError
 from service.core.values import VarType
 from service.db import history as db_history
 from service.rendering import etag_of, series_of
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Graph:
     """A picture of a variable's history, its ETag and Last-Modified; no picture when the caller holds it already."""
 

@@ -3,17 +3,16 @@ reduced to buckets; the front doors choose how to show times and values (unix, m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from service.actions.context import Outcome
 from service.actions.params import NUMERIC_AGGREGATES, HistoryQueryParams
 from service.actions.reads import ReadCtx
+from service.core.records import record
 from service.core.results import Result, VariPassError
 from service.core.values import Value, VarType
 from service.db import history_query as db_history_query
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HistoryPoint:
     time: float  # Unix seconds, to the microsecond; for a bucket, its start
     # A point's value; a bucket's aggregate: count an int, avg a float, minmax a (min, max) pair,
@@ -21,7 +20,7 @@ class HistoryPoint:
     value: Value | tuple[Value, Value]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HistoryPage:
     """One page of a history query, in the order asked."""
 

@@ -6,13 +6,12 @@ only by an account that proved its password (core.access.BY_ACCOUNT).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from service.actions.context import Ctx, Outcome
 from service.actions.params import KeyIdParams, KeyParams, NoParams
 from service.core.access import BY_ACCOUNT, BY_TOKEN
 from service.core.changes import Change, ChangeKind
 from service.core.ids import new_api_token, new_scoped_key
+from service.core.records import record
 from service.core.results import Forbidden, Result, VariPassError
 from service.core.settings import Plan
 from service.db import accounts as db_accounts, keys as db_keys, variables as db_variables
@@ -23,20 +22,20 @@ from service.db.notify import notify_in_transaction
 TOKEN_MINUTES = 60  # how long a token from POST /api/v1/auth acts as its account
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AccountInfo:
     account: Account
     variables: int
     plan: Plan
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NewKey:
     key: str  # shown once
     info: ScopedKey
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NewToken:
     token: str  # shown once
     expires: int  # Unix seconds

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TypeVar
 
 from service.actions.context import Ctx, Outcome
 from service.actions.params import NoParams
+from service.core.records import record
 from service.core.values import VarType
 from service.db import history as db_history, variables as db_variables
 from service.db.history import Point
@@ -40,7 +40,7 @@ async def latest(ctx: Ctx, p: NoParams) -> Outcome[list[Variable]]:
     return Outcome(_visible(ctx, await db_variables.select_variables(ctx.conn, ctx.account.account_id)))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Named:
     id: str
     name: str

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from service.actions.context import Ctx, Outcome
 from service.actions.params import IdParams
+from service.core.records import record
 from service.core.results import Result, VariPassError
 from service.db import history as db_history
 from service.db.history import Point
 from service.db.variables import Variable
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ReadCtx(Ctx):
     """The context of an action that reads one variable: the use case fetched it with the access
     rule's columns (service/db/reads.py), before the handler runs."""

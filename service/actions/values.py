@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from service.actions.context import Ctx, Outcome, allow
 from service.actions.params import IdParams, WriteParams
 from service.core.access import check_access
 from service.core.changes import Change, ChangeKind
+from service.core.records import record
 from service.core.results import Result, VariPassError
 from service.core.values import TYPES, Candidates, Value, VarType
 from service.db.variables import Write
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Written:
     """The value a write or toggle stored, and its time (whole Unix seconds)."""
 
@@ -37,7 +36,7 @@ async def _write(ctx: Ctx, var_id: str, value: Candidates | None) -> Outcome[Wri
     if row["type"] is None:
         raise VariPassError(Result.ERROR_INVALID_ID)
     type_ = TYPES[row["type"]]
-    if row["value_time"] is None:
+    if row["time"] is None:
         if value is None and type_ != VarType.BOOL:
             raise VariPassError(Result.ERROR_NOT_BOOL)
         if value is not None and value.as_type(type_) is None:
@@ -45,7 +44,7 @@ async def _write(ctx: Ctx, var_id: str, value: Candidates | None) -> Outcome[Wri
         raise VariPassError(Result.ERROR_COOLDOWN, retry_after=row["retry_after"])
     stored = row["value_bool"] if value is None else value.as_type(type_)
     assert stored is not None
-    written = Written(stored, int(row["value_time"].timestamp()))
+    written = Written(stored, row["time"])
     return Outcome(written, (Change(row["account_id"], var_id, ChangeKind.WRITTEN, written.value, written.time),))
 
 

@@ -21,11 +21,11 @@ names none) and whether it may read, write or both. Its limits come with the acc
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 
 from asyncpg import Record
 
 from service.core.ids import SCOPED_KEY_PREFIX, TOKEN_PREFIX, key_hash
+from service.core.records import record
 from service.core.results import Forbidden, Result, VariPassError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -69,7 +69,7 @@ def may_write(who: str) -> str:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Actor:
     """The party a request claims to act as, before the access rule has judged it."""
 
@@ -119,7 +119,7 @@ class Actor:
         return None if self.client_ip is None else self.client_ip.packed
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Scope:
     """A scoped key's limits."""
 
@@ -132,7 +132,7 @@ class Scope:
         return self.variables is None or var_id in self.variables
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Access:
     """The account a request acts as, once the access rule let it in."""
 

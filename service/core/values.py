@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
 from enum import StrEnum
+
+from service.core.records import record
 
 Value = int | float | bool | str
 
@@ -16,7 +17,7 @@ MAX_STRING_LENGTH = 1024
 # Bounded: int() raises on a text of over 4,300 digits, and no int64 needs more than 19 (leading zeros aside).
 _INT_TEXT = re.compile(r"[+-]?[0-9]{1,100}")
 # ESPHome prints numbers with %f ("21.000000"): an int variable's value may have a fraction of zeros.
-_WHOLE_TEXT = re.compile(r"([+-]?[0-9]+)\.0*")
+_WHOLE_TEXT = re.compile(r"([+-]?[0-9]{1,100})(?:\.0*)?")
 # Python's float() also takes "1_000", "inf" and "nan"; the protocol takes plain decimal numbers only.
 _FLOAT_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _TRUE, _FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
@@ -50,11 +51,11 @@ def parse_flag(raw: object) -> bool | None:
 
 
 def parse_int(raw: object) -> int | None:
-    if isinstance(raw, bool):
-        return None
     if isinstance(raw, str):
         text = raw.strip()
         raw = int(text) if _INT_TEXT.fullmatch(text) else None
+    elif isinstance(raw, bool):
+        return None
     if isinstance(raw, int) and INT64_MIN <= raw <= INT64_MAX:
         return raw
     return None
@@ -62,24 +63,26 @@ def parse_int(raw: object) -> int | None:
 
 def parse_whole(raw: object) -> int | None:
     """An int variable's value: what parse_int takes, or the text of a whole number with a fraction of zeros."""
-    if isinstance(raw, str) and (whole := _WHOLE_TEXT.fullmatch(raw.strip())):
-        raw = whole.group(1)
+    if isinstance(raw, str):
+        whole = _WHOLE_TEXT.fullmatch(raw.strip())
+        raw = int(whole.group(1)) if whole else None
     return parse_int(raw)
 
 
 def parse_float(raw: object) -> float | None:
-    if isinstance(raw, bool):
-        return None
     if isinstance(raw, str):
         text = raw.strip()
-        raw = float(text) if _FLOAT_TEXT.fullmatch(text) else None
-    if isinstance(raw, int | float):
+        if not _FLOAT_TEXT.fullmatch(text):
+            return None
+        number = float(text)
+    elif isinstance(raw, bool) or not isinstance(raw, int | float):
+        return None
+    else:
         try:
             number = float(raw)
         except OverflowError:
             return None
-        return number if math.isfinite(number) else None
-    return None
+    return number if math.isfinite(number) else None
 
 
 def parse_string(raw: object) -> str | None:
@@ -93,7 +96,7 @@ def parse_string(raw: object) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Candidates:
     """A written value read as each type at once, so one SQL statement can pick by the variable's type."""
 

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from asyncpg import Record
 
 from service.core.access import WHO, Actor, access_columns
 from service.core.ids import key_hash
+from service.core.records import record
 from service.db.pool import Connection
 
 KEY_PREFIX_LENGTH = 4  # of a key, what an account shows once the key was shown in full
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Account:
     id: int
     email: str

@@ -9,14 +9,14 @@ the wait for the lock, and two back-fills to one time could both find no neighbo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
+from service.core.records import record
 from service.core.values import TYPES, Value, VarType
 from service.db.pool import Connection
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Locked:
     """A variable's row, locked for the rest of the transaction."""
 

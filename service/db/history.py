@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from asyncpg import Record
 
+from service.core.records import record
 from service.core.values import Value, VarType
 from service.db.pool import Connection
 from service.db.variables import Variable, stored_value
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Point:
     value: Value
     time: int

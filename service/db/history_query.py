@@ -16,9 +16,9 @@ are left as they are; a point added or expired elsewhere in the range moves no p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from service.core.records import record
 from service.core.values import Value, VarType
 from service.db.pool import Connection
 from service.db.variables import VALUE_COLUMN, Variable
@@ -27,7 +27,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Stamped:
     """A point of history, or a bucket's aggregate, and where it lies for the next page."""
 

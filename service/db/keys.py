@@ -7,18 +7,18 @@ Which account they act as, and their limits, are read by the access rule's state
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from asyncpg import Record
 
 from service.core.ids import key_hash
+from service.core.records import record
 from service.db.pool import Connection
 
 PREFIX_LENGTH = 7  # of a scoped key, shown after it was shown once in full: "vk_" and four characters
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ScopedKey:
     id: int
     label: str

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from service.core.records import record
 from service.core.values import VarType
 from service.db.pool import Connection
 from service.db.variables import VALUE_COLUMN, Variable
@@ -11,7 +10,7 @@ from service.db.variables import VALUE_COLUMN, Variable
 RAW_PER_COLUMN = 4  # up to this many points per pixel column, the points come as they are
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Bucket:
     """One pixel column of a reduced range: its time span and the lowest and highest value in it."""
 
@@ -21,7 +20,7 @@ class Bucket:
     high: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Reduced:
     """What a chart draws, oldest first, times in Unix seconds and bools as 0/1.
 

@@ -3,16 +3,16 @@ page opens its WebSocket with. Only SHA-256 hashes of their secrets are stored (
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from service.core.access import IPAddress
 from service.core.ids import key_hash
+from service.core.records import record
 from service.db.pool import Connection
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Session:
     id: int
     account_id: int

@@ -31,6 +31,7 @@ from starlette.types import Receive, Scope, Send
 from service.actions.catalog import USE_CASES
 from service.actions.params import GraphParams, present
 from service.core.access import Actor, IPAddress
+from service.core.records import record
 from service.core.results import Forbidden, Result, VariPassError
 from service.db.notify import Notifier
 from service.db.pool import DATABASE_ERRORS
@@ -51,7 +52,7 @@ EXPOSED_HEADERS = ["Location", "Retry-After", "ETag", "Last-Modified", "WWW-Auth
 AUTH_ERRORS = (401, 403, 429)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Rest:
     """What REST shares with the protocol endpoint in one process: its services, notifier, flood limits
     and body cap."""
@@ -126,7 +127,7 @@ class Call:
 Handler = Callable[[Call], Awaitable[Response]]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Op:
     """A route and method: its handler, and what the OpenAPI document says of it."""
 

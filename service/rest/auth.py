@@ -23,7 +23,6 @@ import hashlib
 import hmac
 import secrets
 from collections import OrderedDict
-from dataclasses import dataclass
 
 from pydantic import TypeAdapter, ValidationError
 from starlette.requests import Request
@@ -32,6 +31,8 @@ from service.actions import accounts
 from service.actions.context import Services
 from service.actions.params import Email
 from service.core.access import Actor, IPAddress
+from service.core.ids import key_hash
+from service.core.records import record
 from service.core.results import Result, VariPassError
 from service.db import accounts as db_accounts
 from service.web.auth import Throttles
@@ -42,7 +43,7 @@ REMEMBERED = 1024  # passwords that matched, per process
 _EMAIL: TypeAdapter[str] = TypeAdapter(Email)  # as an email parameter of the use cases is read
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Credentials:
     """What a request presents: a secret, or an email and password (Basic), or nothing."""
 
@@ -51,9 +52,10 @@ class Credentials:
     password: str | None = None
 
     @property
-    def flood_identity(self) -> str | None:
-        """What the per-key flood limit counts: the secret, or the email a password comes with."""
-        return self.secret if self.secret is not None else self.email
+    def flood_identity(self) -> bytes | None:
+        """What the per-key flood limit counts: the hash of the secret, or of the email a password comes with."""
+        identity = self.secret if self.secret is not None else self.email
+        return None if identity is None else key_hash(identity)
 
     @property
     def anonymous(self) -> bool:

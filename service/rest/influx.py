@@ -47,6 +47,7 @@ from service.actions.context import Services
 from service.actions.params import NAME_MAX
 from service.core.access import Actor
 from service.core.changes import Change
+from service.core.records import record
 from service.core.results import Forbidden, Result, VariPassError
 from service.core.values import VarType
 from service.rest import line_protocol
@@ -79,7 +80,7 @@ def variable_type(value: FieldValue) -> VarType:
     return VarType.STRING
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FieldResult:
     """What became of one field: its variable's name and id (when known), and the use cases' result."""
 
@@ -100,13 +101,13 @@ class FieldResult:
         return f"{self.name} (line {line}): {self.result}{note}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PointResult:
     line: int
     fields: tuple[FieldResult, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IngestResult:
     """The answer, for the route to present as it is: status, InfluxDB's error body (None with 204),
     what became of each point and each line that did not parse, and the changes to notify."""

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+
+from service.core.records import record
 
 FieldValue = int | float | bool | str
 
@@ -47,7 +48,7 @@ _CONTROL = re.compile("[\x00-\x1f\x7f]")
 _SHOWN = 200  # characters of a bad line that an error message repeats
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Point:
     """One parsed line: its number in the body (from 1), tags sorted by key, fields in line order."""
 
@@ -58,7 +59,7 @@ class Point:
     time_ns: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LineError:
     """A line that does not parse: its number (from 1), its text and InfluxDB's reason."""
 

@@ -8,20 +8,20 @@ differ only in presentation: `sread` is `read` in the simple format.
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from dataclasses import dataclass
 from typing import Any
 
 from service.actions.catalog import USE_CASES, UseCase
 from service.actions.context import Outcome, Services
 from service.actions.params import Params
 from service.core.access import Actor
+from service.core.records import record
 from service.core.results import Result, VariPassError
 from service.varipass import presenter
 from service.varipass.presenter import Answer, Present
 from service.varipass.transport import RawRequest
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ActionSpec:
     use_case: UseCase
     present: Present
@@ -91,8 +91,11 @@ def action_of(raw: RawRequest) -> ActionSpec:
     return spec
 
 
-def dispatch(spec: ActionSpec, raw: RawRequest, services: Services) -> Awaitable[Outcome[Any]]:
-    """Run the request's use case as the party its key names (or nobody, without a key)."""
-    # Not a coroutine of its own: each level of a request's await chain costs at every suspension.
-    actor = Actor.public(raw.client_ip) if raw.key is None else Actor.of_secret(raw.key, raw.client_ip)
+def actor_of(raw: RawRequest) -> Actor:
+    """The party the request's key names, or nobody without a key."""
+    return Actor.public(raw.client_ip) if raw.key is None else Actor.of_secret(raw.key, raw.client_ip)
+
+
+def dispatch(spec: ActionSpec, raw: RawRequest, actor: Actor, services: Services) -> Awaitable[Outcome[Any]]:
+    """Run the request's use case as `actor`."""
     return spec.use_case.perform_fields(services, actor, raw.fields, conditions=raw.conditions)

@@ -11,25 +11,38 @@ from service.core.results import Result
 from service.rendering import http_date
 from service.varipass.presenter import Answer, Reply
 
+_JSON = (b"content-type", b"application/json")
+_TEXT = (b"content-type", b"text/plain; charset=utf-8")
 
-class SimpleText(Response):
-    """`text/plain` without a trailing newline.
 
-    Arduino library versions before 1.2 skip the line after the blank line of a raw HTTP/1.1
-    answer, expecting a chunk size there: so to HTTP/1.1 clients the text goes out chunked, in
-    one chunk (uvicorn chunks a body that has no Content-Length). HTTP/1.0 gets a length.
+class ProtocolAnswer(Response):
+    """A text or JSON answer, its headers made here as Starlette's init_headers would make them, in a
+    fifth of its time (3 µs of a simple answer, issue 13): `headers` first, then the length, then the
+    type.
+
+    Simple text goes without a trailing newline, and `chunked` without a Content-Length: Arduino
+    library versions before 1.2 skip the line after the blank line of a raw HTTP/1.1 answer, expecting
+    a chunk size there, so to HTTP/1.1 clients the text goes out chunked, in one chunk (uvicorn chunks
+    a body that has no Content-Length). HTTP/1.0 gets a length.
     """
 
-    media_type = "text/plain"
-
-    def __init__(self, text: str, status_code: int, *, chunked: bool, headers: Mapping[str, str] | None = None) -> None:
-        self.chunked = chunked
-        super().__init__(text, status_code, headers)
-
-    def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
-        super().init_headers(headers)
-        if self.chunked:
-            self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
+    def __init__(
+        self,
+        body: bytes,
+        status_code: int,
+        content_type: tuple[bytes, bytes],
+        headers: Mapping[str, str] | None = None,
+        *,
+        chunked: bool = False,
+    ) -> None:
+        self.body = body
+        self.status_code = status_code
+        self.background = None
+        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()] if headers else []
+        if not chunked:
+            raw.append((b"content-length", str(len(body)).encode()))
+        raw.append(content_type)
+        self.raw_headers = raw
 
 
 # The JSON answers with a result alone (a write's success, every failure), made once.
@@ -44,12 +57,11 @@ def success(reply: Reply, answer: Answer, http_version: str) -> Response:
             return Response(status_code=304, headers=headers)
         return Response(reply.picture.data, media_type=reply.picture.media_type, headers=headers)
     if answer is Answer.SIMPLE:
-        return SimpleText("|".join((Result.SUCCESS.value, *reply.simple)), 200, chunked=http_version != "1.0")
+        text = "|".join((Result.SUCCESS, *reply.simple)).encode()
+        return ProtocolAnswer(text, 200, _TEXT, chunked=http_version != "1.0")
     if not reply.fields:
-        return Response(_RESULT_ONLY[Result.SUCCESS], media_type="application/json")
-    return Response(
-        compact_json({"result": Result.SUCCESS.value, **reply.fields}).encode(), media_type="application/json"
-    )
+        return ProtocolAnswer(_RESULT_ONLY[Result.SUCCESS], 200, _JSON)
+    return ProtocolAnswer(compact_json({"result": Result.SUCCESS, **reply.fields}).encode(), 200, _JSON)
 
 
 def failure(
@@ -57,5 +69,5 @@ def failure(
 ) -> Response:
     """Every error body is exactly one result string, bare or as `{"result":...}`."""
     if answer is Answer.SIMPLE:
-        return SimpleText(result.value, status, chunked=http_version != "1.0", headers=headers)
-    return Response(_RESULT_ONLY[result], status, headers, media_type="application/json")
+        return ProtocolAnswer(result.encode(), status, _TEXT, headers, chunked=http_version != "1.0")
+    return ProtocolAnswer(_RESULT_ONLY[result], status, _JSON, headers)

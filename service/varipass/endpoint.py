@@ -21,7 +21,7 @@ from service.db.notify import Notifier
 from service.db.pool import DATABASE_ERRORS
 from service.metrics import ApiMetrics
 from service.varipass import encode, transport
-from service.varipass.dispatch import action_of, answer_of, dispatch
+from service.varipass.dispatch import action_of, actor_of, answer_of, dispatch
 from service.varipass.floods import FloodLimits
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class Endpoint:
         started = time.perf_counter()
         action, result, response, changes = await self._answer(request)
         self.notifier.notify(changes)
-        self.metrics.request(action, result.value, time.perf_counter() - started)
+        self.metrics.request(action, result, time.perf_counter() - started)
         return response
 
     async def _answer(self, request: Request) -> tuple[str | None, Result, Response, tuple[Change, ...]]:
@@ -66,9 +66,10 @@ class Endpoint:
             raw = await transport.parse(request, fields, self.max_body)
             action, style = raw.action, answer_of(raw.action)
             spec = action_of(raw)
+            actor = actor_of(raw)
             # Flood limits: the action (how to answer) and the key are known, no database work is done.
-            await self.floods.check(raw.key, raw.client_ip)
-            outcome = await dispatch(spec, raw, self.services)
+            await self.floods.check(actor.key_hash, raw.client_ip)
+            outcome = await dispatch(spec, raw, actor, self.services)
             reply = spec.present(outcome.value)
         except VariPassError as exc:
             return action, exc.result, encode.failure(exc.result, exc.status, style, version, exc.headers), ()

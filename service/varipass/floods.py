@@ -43,7 +43,7 @@ from slowapi import Limiter
 from slowapi.util import get_remote_address
 
 from service.core.access import IPAddress
-from service.core.ids import key_hash
+from service.core.records import record
 from service.core.results import Result, VariPassError
 from service.core.settings import Settings
 
@@ -54,8 +54,23 @@ log = logging.getLogger(__name__)
 # every request a timeout.
 STORAGE_RETRY_SECONDS = 1.0
 
+
+@record
+class Limit:
+    """One limit, with what counting it in this process's memory reads of it made once."""
+
+    item: RateLimitItem
+    amount: int
+    seconds: int  # its window
+    name: str  # in a counter's key
+
+    @classmethod
+    def of(cls, item: RateLimitItem) -> Limit:
+        return cls(item, item.amount, item.get_expiry(), f"{item.amount}/{item.get_expiry()}")
+
+
 # (the limits, the identity they count) for one request, checked in order.
-Checks = Sequence[tuple[Sequence[RateLimitItem], tuple[str, str]]]
+Checks = Sequence[tuple[Sequence[Limit], tuple[str, str]]]
 
 
 class LocalCounters(Storage):
@@ -110,12 +125,12 @@ class LocalCounters(Storage):
         check): when the first spent limit renews (Unix time), or None when all admit the request.
         One clock reading and no storage wrapper for all of them (issue 13)."""
         now = time.time()
-        for items, (kind, identity) in checks:
-            for item in items:
-                seconds = item.get_expiry()
-                counter = self._counter(f"{kind}/{identity}/{item.amount}/{seconds}", seconds, now)
+        for limits, (kind, identity) in checks:
+            prefix = f"{kind}/{identity}/"
+            for limit in limits:
+                counter = self._counter(prefix + limit.name, limit.seconds, now)
                 counter[0] += 1
-                if counter[0] > item.amount:
+                if counter[0] > limit.amount:
                     return counter[1]
         return None
 
@@ -178,10 +193,10 @@ class Counters:
         if self._retry_at and time.monotonic() < self._retry_at:
             return None
         try:
-            for items, identity in checks:
-                for item in items:
-                    if not self._strategy.hit(item, *identity):
-                        return self._strategy.get_window_stats(item, *identity).reset_time
+            for limits, identity in checks:
+                for limit in limits:
+                    if not self._strategy.hit(limit.item, *identity):
+                        return self._strategy.get_window_stats(limit.item, *identity).reset_time
         except self._strategy.storage.base_exceptions as exc:  # e.g. redis' ConnectionError
             if not self._retry_at:
                 log.warning("flood limits unchecked while their storage fails: %r", exc)
@@ -193,9 +208,9 @@ class Counters:
         return None
 
 
-def limits_of(text: str) -> tuple[RateLimitItem, ...]:
+def limits_of(text: str) -> tuple[Limit, ...]:
     """Limits in the `limits` notation ("25/second;600/minute"); empty for none. Raises ValueError."""
-    return tuple(parse_many(text)) if text.strip() else ()
+    return tuple(map(Limit.of, parse_many(text))) if text.strip() else ()
 
 
 class FloodLimits:
@@ -226,8 +241,9 @@ class FloodLimits:
     def from_settings(cls, settings: Settings) -> FloodLimits:
         return cls(settings.limit_per_key, settings.limit_per_ip, settings.limit_storage, hold=settings.limit_hold)
 
-    async def check(self, key: str | None, client_ip: IPAddress | None) -> None:
-        """Count one request of `key` (None: a public request) from `client_ip`.
+    async def check(self, key_hash: bytes | None, client_ip: IPAddress | None) -> None:
+        """Count one request with the key (or other secret) of this hash (None: a public request) from
+        `client_ip`; the hash, never the key: a shared storage (redis) is no place for secrets.
 
         Raises:
             VariPassError: error_cooldown with HTTP 429 and Retry-After (whole seconds, at least 1)
@@ -235,14 +251,13 @@ class FloodLimits:
         """
         if self._counters is None:
             return
-        checks: list[tuple[Sequence[RateLimitItem], tuple[str, str]]] = []
+        checks: list[tuple[Sequence[Limit], tuple[str, str]]] = []
         # The address first: a request it refuses does not spend the key's allowance, which a
         # device of the same account elsewhere still has.
         if self.per_ip and client_ip is not None:
             checks.append((self.per_ip, ("ip", ip_identity(client_ip))))
-        if self.per_key and key is not None:
-            # The key's hash, never the key: a shared storage (redis) is no place for secrets.
-            checks.append((self.per_key, ("key", key_hash(key).hex())))
+        if self.per_key and key_hash is not None:
+            checks.append((self.per_key, ("key", key_hash.hex())))
         counters = self._counters
         # In this process's memory the count needs no coroutine of its own (issue 13).
         renewal = counters.local_refusal(checks) if counters.local else await counters.refusal(checks)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import Enum
 from typing import Any
 
 from render import Picture
 from service.actions.graph import Graph
 from service.actions.values import Written
+from service.core.records import record
 from service.core.values import json_number, simple_text
 from service.db.history import Point
 from service.db.variables import Variable
@@ -27,7 +28,7 @@ class Answer(Enum):
     SIMPLE = "simple"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Reply:
     """A successful answer: JSON fields after `result`, or the pipe fields after `success`."""
 

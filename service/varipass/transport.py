@@ -14,18 +14,18 @@ from __future__ import annotations
 import functools
 import ipaddress
 import json
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import ClientDisconnect, Request
 
 from service.core.access import IPAddress
+from service.core.records import record
 from service.core.results import Result, VariPassError
 from service.rendering import NOTHING_HELD, Conditions
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RawRequest:
     action: str | None
     key: str | None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from service.actions.context import Services
+from service.core.records import record
 from service.core.results import Result, VariPassError
 from service.core.settings import Settings
 from service.db.notify import Notifier
@@ -38,7 +38,7 @@ HERE = Path(__file__).parent
 PAGE_DEADLINE = 10.0  # seconds of database work for one page (a chart of a long range included)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Web:
     """What the dashboard's handlers share in one process."""
 

@@ -12,22 +12,21 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from limits import RateLimitItem
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
 from service.core.access import IPAddress
 from service.core.ids import key_hash
+from service.core.records import record
 from service.core.settings import Settings
 from service.db import accounts as db_accounts, sessions as db_sessions
 from service.db.accounts import Account
 from service.db.pool import Connection
 from service.db.sessions import Session
-from service.varipass.floods import Counters, ip_identity, limits_of
+from service.varipass.floods import Counters, Limit, ip_identity, limits_of
 
 SESSION_COOKIE = "varistore_session"
 CSRF_COOKIE = "varistore_csrf"  # for the forms shown before log-in
@@ -36,7 +35,7 @@ CSRF_HEADER = "X-CSRF-Token"  # the pages' own fetch() calls
 MAX_FORM_BYTES = 64 * 1024
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SignedIn:
     account: Account
     session: Session
@@ -126,7 +125,7 @@ class Throttles:
     async def refused(self, ip: IPAddress | None, email: str | None) -> bool:
         if self._counters is None:
             return False
-        checks: list[tuple[Sequence[RateLimitItem], tuple[str, str]]] = []
+        checks: list[tuple[Sequence[Limit], tuple[str, str]]] = []
         if self.per_ip and ip is not None:
             checks.append((self.per_ip, ("web-ip", ip_identity(ip))))
         if self.per_account and email:

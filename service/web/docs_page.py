@@ -4,12 +4,12 @@ variables, and the WebSocket protocol. The key is a placeholder: a page never ho
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from service.core.records import record
 from service.db import variables as db_variables
 from service.db.pool import Connection
 from service.db.variables import Variable
@@ -43,7 +43,7 @@ WHAT = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Example:
     action: str
     what: str

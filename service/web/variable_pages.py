@@ -9,7 +9,6 @@ import io
 import time
 import zoneinfo
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +21,7 @@ from starlette.routing import Route
 from service.actions.catalog import USE_CASES
 from service.actions.context import Outcome
 from service.core.access import Actor
+from service.core.records import record
 from service.core.results import Result, VariPassError
 from service.core.values import VarType, simple_text
 from service.db import history as db_history, series as db_series, variables as db_variables
@@ -54,7 +54,7 @@ def _preview_sizes(request: Request) -> dict[str, tuple[int, int]]:
     return chosen
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Row:
     """A variable as its row shows it."""
 

@@ -25,6 +25,7 @@ from asgi_lifespan import LifespanManager
 from limits.storage import MemoryStorage
 
 from service.app import create_app
+from service.core.ids import key_hash
 from service.core.results import Result, VariPassError
 from service.core.settings import Settings
 from service.varipass.dispatch import ACTIONS
@@ -43,7 +44,7 @@ def ip(text: str) -> Any:
 async def refused(floods: FloodLimits, key: str | None, client: str) -> int | None:
     """The Retry-After of a refusal, or None when the request is let through."""
     try:
-        await floods.check(key, ip(client))
+        await floods.check(None if key is None else key_hash(key), ip(client))
     except VariPassError as exc:
         assert (exc.result, exc.status) == (Result.ERROR_COOLDOWN, 429)
         return int(exc.headers["Retry-After"])
