@@ -66,7 +66,8 @@ class Limit:
 
     @classmethod
     def of(cls, item: RateLimitItem) -> Limit:
-        return cls(item, item.amount, item.get_expiry(), f"{item.amount}/{item.get_expiry()}")
+        seconds = item.get_expiry()
+        return cls(item, item.amount, seconds, f"{item.amount}/{seconds}")
 
 
 # (the limits, the identity they count) for one request, checked in order.
