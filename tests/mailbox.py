@@ -14,6 +14,7 @@ process through `env()`, which sets SSL_CERT_FILE (read by ssl.create_default_co
 
 from __future__ import annotations
 
+import asyncio
 import re
 import ssl
 import subprocess
@@ -105,6 +106,24 @@ class _Controller(Controller):
         assert self.server is not None
         self.port = self.server.sockets[0].getsockname()[1]
         super()._trigger_server()
+
+    def cancel_tasks(self, stop_loop: bool = True) -> None:
+        """Cancels the sessions and stops the loop once they have closed their connections.
+
+        aiosmtpd's own stops the loop at once, so a session cancelled before the client's QUIT
+        arrived could leave its transport closing, never closed: a ResourceWarning when collected.
+        """
+        tasks = asyncio.all_tasks(self.loop)
+        for task in tasks:
+            task.cancel()
+
+        async def stop_when_closed() -> None:
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.sleep(0)  # the transports' connection_lost, scheduled as they closed
+            if stop_loop:
+                self.loop.stop()
+
+        self.loop.create_task(stop_when_closed())
 
 
 class Mailbox:

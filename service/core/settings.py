@@ -42,8 +42,9 @@ class Settings(BaseSettings):
     # "transaction": the API's DATABASE_URL is a transaction-mode pooler, PgBouncer (infra/pgbouncer/), which
     # sets the statement timeout; asyncpg then keeps no prepared statements (a Parse per query).
     db_pooler: Literal["none", "transaction"] = "none"
-    # Group commit: the most writes sent to PostgreSQL as one statement and one commit (service/db/write_batch.py).
-    write_batch_max: int = Field(64, ge=1)
+    # Group commit: the most writes sent to PostgreSQL as one statement and one commit (service/db/write_batch.py);
+    # near half the writers expected at once, so two batches alternate (service/db/batches.py).
+    write_batch_max: int = Field(32, ge=1)
     max_body_bytes: int = Field(65536, ge=1024)
     prune_interval: float = Field(60.0, gt=0)
     # The WebSocket gateway (ws_gateway/): where it listens and how it treats its sockets.

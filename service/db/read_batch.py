@@ -22,8 +22,8 @@ from service.db.pool import Connection, Database
 from service.db.reads import Lookup, found, lookup_sql, select_many
 from service.db.variables import Variable
 
-# Lookups per statement at most: a batch's rows are small, and it is answered in well under a millisecond.
-MAX_SIZE = 256
+# Lookups per statement at most: small enough that two batches alternate (service/db/batches.py).
+MAX_SIZE = 32
 
 
 async def _select(lookup: Lookup, conn: Connection, reads: list[tuple[Actor, str]]) -> list[Record]:

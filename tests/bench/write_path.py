@@ -506,7 +506,7 @@ def check_tools() -> None:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds of each wrk and pgbench measure")
-    # 10 measured fastest here: the service is CPU-bound, and more backends only compete for the cores.
+    # The service's own default (VARISTORE_POOL_MAX_SIZE): with batched writes and reads, few are busy at once.
     parser.add_argument(
         "--pool-size", type=int, default=20, help="the service's asyncpg pool (min = max), shared out over replicas"
     )
