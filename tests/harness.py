@@ -265,8 +265,10 @@ class Running:
         return self.process.pid
 
     def output(self) -> str:
-        self._log.seek(0)
-        return self._log.read().decode(errors="replace")
+        # pread, not seek and read: the process writes through the same file offset, and a write
+        # landing after a seek(0) overwrote the start of its output (a gateway's URL came out mangled).
+        fd = self._log.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
 
     def check_alive(self) -> None:
         if self.process.poll() is not None:
