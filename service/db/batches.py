@@ -9,7 +9,7 @@ fails fails each of its requests.
 The maximum matters for speed. With no cap short of the number of clients, the requests settle into
 one big batch and one lone one, in turns: the API idles while PostgreSQL runs the big batch, then
 PostgreSQL idles while the API answers it. A cap near half the clients keeps two similar batches
-alternating, so one is answered while the other is at the database. Measured on 2 cores with 64
+alternating, so one is answered while the other is at the database. Measured 2026-12-05 on 2 cores, 64
 clients (issue 13): writes capped at 64 made 9,300-9,600/s, at 32 11,200-11,700/s (16: 10,600-11,000;
 48: 10,400); reads capped at 256 12,800-13,100/s, at 32 14,800-15,300/s.
 """
